@@ -1,0 +1,26 @@
+/* Shared pieces of the uotft subcommands. Each subcommand is a function
+ * int cmd_X(int argc, char **argv) that returns the process exit status. */
+#ifndef UF_CLI_H
+#define UF_CLI_H
+
+#include <getopt.h>
+
+#include "core/err.h"
+
+int cmd_select(int argc, char **argv);
+int cmd_uot(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+
+/* Prints "uotft <cmd>: error: <msg>" and returns exit status 1. */
+int cli_error(const char *cmd, const uf_err *e);
+/* Prints a usage problem plus a pointer to --help; returns exit status 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Strict number parsing of an option value; on failure reports and returns -1. */
+int cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+int cli_double(const char *cmd, const char *opt, const char *s, double *out);
+/* Threads: --threads N, else $UOTFT_THREADS, else every core. */
+void cli_set_threads(long n);
+
+#endif

@@ -1,0 +1,50 @@
+/* uotft: one CLI over the engine library; each subcommand has --help. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} commands[] = {
+    // {"run", cmd_run, "run experiment manifests: results/<tier>/*.csv|md and plots"},
+    {"select", cmd_select, "rank source classes for a target set (UOT, Greedy-OT, random, label)"},
+    {"uot", cmd_uot, "solve one unbalanced OT problem given a cost matrix (.npy)"},
+    // {"convert", cmd_convert, "convert a NumPy array pickle (.pkl) to .npy"},
+    {"bench", cmd_bench, "speed benchmarks against the reference implementations"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: uotft <command> [options]\n\n"
+               "Replication suite for \"Improved Fine-Tuning by Better Leveraging Pre-Training Data\"\n"
+               "(Liu et al., NeurIPS 2022).\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nRun 'uotft <command> --help' for a command's options.\n"
+               "Threads: --threads N on any command, or UOTFT_THREADS; default all cores.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("uotft %s\n", UOTFT_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "uotft: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,20 @@
+/* NumPy .npy files, format 1.0 and 2.0, C order, little-endian f8/f4/i8/i4.
+ * Anything else (Fortran order, other types, object arrays, a size that does
+ * not match the shape) is rejected with the file name and the reason. */
+#ifndef UF_NPY_H
+#define UF_NPY_H
+
+#include "../core/array.h"
+
+int uf_npy_read(const char *path, uf_array *a, uf_err *e);
+/* Writes byte-for-byte what numpy.save (1.24) writes, through a temporary
+ * file renamed into place. */
+int uf_npy_write(const char *path, const uf_array *a, uf_err *e);
+
+/* Convenience for feature files: a finite float matrix (rows, cols) as
+ * double. A 1-D array is read as (n, 1). NaN or Inf are rejected. */
+int uf_npy_read_matrix(const char *path, double **data, int *rows, int *cols, uf_err *e);
+/* A 1-D array of non-negative finite numbers (image counts, masses). */
+int uf_npy_read_vector(const char *path, double **data, int *n, uf_err *e);
+
+#endif
