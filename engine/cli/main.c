@@ -9,7 +9,7 @@ static const struct {
     int (*fn)(int, char **);
     const char *summary;
 } commands[] = {
-    // {"run", cmd_run, "run experiment manifests: results/<tier>/*.csv|md and plots"},
+    {"run", cmd_run, "run experiment manifests: results/<tier>/*.csv|md and plots"},
     {"select", cmd_select, "rank source classes for a target set (UOT, Greedy-OT, random, label)"},
     {"uot", cmd_uot, "solve one unbalanced OT problem given a cost matrix (.npy)"},
     // {"convert", cmd_convert, "convert a NumPy array pickle (.pkl) to .npy"},

@@ -57,7 +57,7 @@ int uf_out_open(uf_out *o, const char *path, uf_err *e)
     snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
     o->f = fopen(o->tmp, "wb");
     if (!o->f)
-        return uf_fail(e, "%s: cannot write: %s", o->tmp, strerror(errno));
+        return uf_fail(e, "%s: cannot write: %s", path, strerror(errno));
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /* Element-wise exp and log over double arrays, written branch-free so the
  * compiler vectorises them (glibc's scalar exp dominated the UOT solver's
- * time). Accurate to 2 ulp for normal results; see tests/unit/test_vmath.c. */
+ * time). exp and log are accurate to 2 ulp for normal results, pow to 16 (tests/unit/test_vmath.c). */
 #ifndef UF_VMATH_H
 #define UF_VMATH_H
 

@@ -1,0 +1,120 @@
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "run/manifest.h"
+#include "run/runner.h"
+
+static const char *const help =
+    "usage: uotft run [MANIFEST.ini ...] [--tier T[,T...]] [--check] [--out-root DIR] [--no-plot]\n"
+    "                 [--threads N]\n"
+    "\n"
+    "Runs experiment manifests (one per table or figure, experiments/*.ini) for the given\n"
+    "tiers: features (exact results from the released class means), mini (the paper in\n"
+    "miniature) or full (the paper's own setting); default features,mini, the main job.\n"
+    "Without manifests, runs every manifest in experiments/ that defines the tier.\n"
+    "Writes, under the project root (or DIR):\n"
+    "  results/<tier>/<name>.csv   long format: one row per measurement, every grid coordinate\n"
+    "  results/<tier>/<name>.md    our numbers beside the paper's, and the difference\n"
+    "  plots/<name>.png|svg        for manifests with a plot (features tier; other tiers\n"
+    "                              under plots/<tier>/)\n"
+    "--check compares with the paper's numbers in the manifest and exits with status 3 if\n"
+    "any differs by more than the manifest's tolerance. Progress goes to stderr.\n"
+    "Examples:  uotft run\n"
+    "           uotft run --tier features\n"
+    "           uotft run experiments/table4.ini --tier features --check\n";
+
+enum { O_TIER = 256, O_CHECK, O_OUT, O_NOPLOT, O_THREADS, O_HELP };
+
+static const struct option opts[] = {
+    {"tier", required_argument, 0, O_TIER},    {"check", no_argument, 0, O_CHECK},
+    {"out-root", required_argument, 0, O_OUT}, {"no-plot", no_argument, 0, O_NOPLOT},
+    {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, O_HELP},
+    {0, 0, 0, 0},
+};
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The .ini files of the source tree's experiments/ folder, sorted. */
+static int list_manifests(char ***out)
+{
+    const char *dir = UOTFT_SOURCE_DIR "/experiments";
+    DIR *d = opendir(dir);
+    int n = 0;
+    char **list = NULL;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l < 5 || strcmp(de->d_name + l - 4, ".ini") != 0)
+            continue;
+        list = realloc(list, sizeof *list * (size_t)(n + 1));
+        if (asprintf(&list[n], "%s/%s", dir, de->d_name) < 0)
+            break;
+        n++;
+    }
+    if (d)
+        closedir(d);
+    qsort(list, (size_t)n, sizeof *list, cmp_str);
+    *out = list;
+    return n;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    const char *cmd = "run";
+    uf_run_opts o = {0};
+    char *tiers = strdup("features,mini"); /* the main job */
+    long threads = 0;
+    int c, tier_given = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_TIER: free(tiers); tiers = strdup(optarg); tier_given = 1; break;
+        case O_CHECK: o.check = 1; break;
+        case O_OUT: o.out_root = optarg; break;
+        case O_NOPLOT: o.no_plot = 1; break;
+        case O_THREADS: if (cli_int(cmd, "--threads", optarg, 1, 1024, &threads)) return 2; break;
+        case O_HELP: fputs(help, stdout); free(tiers); return 0;
+        default: free(tiers); return cli_usage_error(cmd, "unrecognised option");
+        }
+    }
+    cli_set_threads(threads);
+    char **given = argv + optind, **all = NULL;
+    int ngiven = argc - optind, nall = ngiven ? 0 : list_manifests(&all);
+    int status = 0, ran = 0;
+    for (char *save = NULL, *tier = strtok_r(tiers, ",", &save); tier; tier = strtok_r(NULL, ",", &save)) {
+        o.tier = tier;
+        int n = ngiven ? ngiven : nall;
+        for (int i = 0; i < n; i++) {
+            const char *path = ngiven ? given[i] : all[i];
+            uf_err e;
+            if (!ngiven || !tier_given) { /* the default tiers: run each manifest for those it has */
+                uf_manifest m;
+                if (uf_manifest_load(path, tier, &m, &e) == 0)
+                    uf_manifest_free(&m);
+                else if (strstr(e.msg, "no tier"))
+                    continue;
+            }
+            int mismatches = 0;
+            ran++;
+            if (uf_run_manifest(path, &o, &mismatches, &e)) {
+                cli_error(cmd, &e);
+                status = 1;
+            } else if (mismatches && status == 0) {
+                status = 3;
+            }
+        }
+    }
+    if (ran == 0 && status == 0) {
+        fprintf(stderr, "uotft run: no manifest defines tier '%s'\n", tiers);
+        status = 1;
+    }
+    for (int i = 0; i < nall; i++)
+        free(all[i]);
+    free(all);
+    free(tiers);
+    return status;
+}

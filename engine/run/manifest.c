@@ -1,0 +1,352 @@
+#define _XOPEN_SOURCE 700
+#include "manifest.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/fileio.h"
+
+#define MAX_DEPTH 8
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+static uf_kv *find(const uf_manifest *m, const char *section, const char *key)
+{
+    for (int i = 0; i < m->nkv; i++)
+        if (strcmp(m->kv[i].section, section) == 0 && strcmp(m->kv[i].key, key) == 0)
+            return &m->kv[i];
+    return NULL;
+}
+
+typedef struct {
+    uf_manifest *m;
+    char dup[256]; /* first duplicate key, reported after parsing */
+} parse_ctx;
+
+static int on_entry(void *user, const char *section, const char *key, const char *value)
+{
+    parse_ctx *ctx = user;
+    uf_manifest *m = ctx->m;
+    uf_kv *old = find(m, section, key);
+    if (old) {
+        /* inih reports continuation lines as repeated keys: only lists may span lines */
+        if (strcmp(section, "grid") != 0 && strncmp(section, "tier.", 5) != 0) {
+            if (!ctx->dup[0])
+                snprintf(ctx->dup, sizeof ctx->dup, "[%s] %s", section, key);
+            return 0;
+        }
+        size_t n = strlen(old->value) + strlen(value) + 2;
+        char *v = malloc(n);
+        snprintf(v, n, "%s,%s", old->value, value);
+        free(old->value);
+        old->value = v;
+        return 1;
+    }
+    uf_kv *kv = realloc(m->kv, sizeof *kv * (size_t)(m->nkv + 1));
+    if (!kv)
+        return 0;
+    m->kv = kv;
+    kv[m->nkv].section = strdup(section);
+    kv[m->nkv].key = strdup(key);
+    kv[m->nkv].value = strdup(value);
+    m->nkv++;
+    return 1;
+}
+
+/* Splits a comma/newline list into trimmed, non-empty items. */
+static int split_list(const char *list, char ***out)
+{
+    char *copy = strdup(list);
+    int n = 0;
+    char **items = NULL;
+    for (char *save = NULL, *tok = strtok_r(copy, ",\n", &save); tok; tok = strtok_r(NULL, ",\n", &save)) {
+        char *t = trim(tok);
+        if (!*t)
+            continue;
+        items = realloc(items, sizeof *items * (size_t)(n + 1));
+        items[n++] = strdup(t);
+    }
+    free(copy);
+    *out = items;
+    return n;
+}
+
+static void free_list(char **items, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(items[i]);
+    free(items);
+}
+
+const char *uf_manifest_raw(const uf_manifest *m, const char *section, const char *key)
+{
+    const uf_kv *kv = find(m, section, key);
+    return kv ? kv->value : NULL;
+}
+
+const char *uf_manifest_meta(const uf_manifest *m, const char *key, const char *def)
+{
+    const char *v = uf_manifest_raw(m, "experiment", key);
+    return v ? v : def;
+}
+
+int uf_manifest_has_tier(const uf_manifest *m, const char *tier)
+{
+    char **tiers;
+    int n = split_list(uf_manifest_meta(m, "tiers", ""), &tiers), found = 0;
+    for (int i = 0; i < n; i++)
+        found |= strcmp(tiers[i], tier) == 0;
+    free_list(tiers, n);
+    return found;
+}
+
+int uf_manifest_load(const char *path, const char *tier, uf_manifest *m, uf_err *e)
+{
+    memset(m, 0, sizeof *m);
+    if (!uf_is_file(path))
+        return uf_fail(e, "%s: no such manifest", path);
+    parse_ctx ctx = {.m = m};
+    int rc = ini_parse(path, on_entry, &ctx);
+    if (rc != 0) {
+        if (ctx.dup[0])
+            uf_fail(e, "%s: duplicate key %s", path, ctx.dup);
+        else if (rc < 0)
+            uf_fail(e, "%s: cannot read: %s", path, strerror(errno));
+        else
+            uf_fail(e, "%s:%d: malformed line (expected [section] or key = value, at most 197 characters)",
+                    path, rc);
+        uf_manifest_free(m);
+        return -1;
+    }
+    m->path = strdup(path);
+    m->tier = strdup(tier);
+    char real[PATH_MAX];
+    if (!realpath(path, real)) {
+        uf_manifest_free(m);
+        return uf_fail(e, "%s: %s", path, strerror(errno));
+    }
+    char *dir = dirname(real); /* folder of the manifest */
+    if (strcmp(strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir, "experiments") == 0)
+        dir = dirname(dir);
+    m->root = strdup(dir);
+    if (!uf_manifest_meta(m, "name", NULL) || !uf_manifest_meta(m, "task", NULL)) {
+        uf_manifest_free(m);
+        return uf_fail(e, "%s: [experiment] needs name and task", path);
+    }
+    if (!uf_manifest_has_tier(m, tier)) {
+        uf_fail(e, "%s: no tier '%s' (tiers: %s)", path, tier, uf_manifest_meta(m, "tiers", "none listed"));
+        uf_manifest_free(m);
+        return -1;
+    }
+    char tsec[128];
+    snprintf(tsec, sizeof tsec, "tier.%s", tier);
+    for (int i = 0; i < m->nkv; i++) {
+        if (strcmp(m->kv[i].section, "grid") != 0)
+            continue;
+        if (m->naxes == UF_MAX_AXES) {
+            uf_fail(e, "%s: more than %d grid axes", path, UF_MAX_AXES);
+            uf_manifest_free(m);
+            return -1;
+        }
+        uf_axis *ax = &m->axes[m->naxes++];
+        ax->name = strdup(m->kv[i].key);
+        const char *over = uf_manifest_raw(m, tsec, ax->name);
+        ax->n = split_list(over ? over : m->kv[i].value, &ax->values);
+        if (ax->n == 0) {
+            uf_fail(e, "%s: grid axis '%s' has no values", path, ax->name);
+            uf_manifest_free(m);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void uf_manifest_free(uf_manifest *m)
+{
+    for (int i = 0; i < m->nkv; i++) {
+        free(m->kv[i].section);
+        free(m->kv[i].key);
+        free(m->kv[i].value);
+    }
+    free(m->kv);
+    for (int a = 0; a < m->naxes; a++) {
+        free(m->axes[a].name);
+        free_list(m->axes[a].values, m->axes[a].n);
+    }
+    free(m->path);
+    free(m->root);
+    free(m->tier);
+    memset(m, 0, sizeof *m);
+}
+
+long uf_manifest_njobs(const uf_manifest *m)
+{
+    long n = 1;
+    for (int a = 0; a < m->naxes; a++)
+        n *= m->axes[a].n;
+    return n;
+}
+
+void uf_manifest_job(const uf_manifest *m, long j, int *coords)
+{
+    for (int a = m->naxes - 1; a >= 0; a--) {
+        coords[a] = (int)(j % m->axes[a].n);
+        j /= m->axes[a].n;
+    }
+}
+
+/* The raw (unsubstituted) value a job sees for key, or NULL. */
+static const char *lookup(const uf_manifest *m, const int *coords, const char *key)
+{
+    for (int a = 0; a < m->naxes; a++)
+        if (strcmp(m->axes[a].name, key) == 0)
+            return m->axes[a].values[coords[a]];
+    char tsec[128], sk[512];
+    snprintf(tsec, sizeof tsec, "tier.%s", m->tier);
+    const char *sections[2] = {tsec, "settings"};
+    for (int s = 0; s < 2; s++) {
+        for (int a = 0; a < m->naxes; a++) {
+            snprintf(sk, sizeof sk, "%s.%s", key, m->axes[a].values[coords[a]]);
+            const char *v = uf_manifest_raw(m, sections[s], sk);
+            if (v)
+                return v;
+        }
+        const char *v = uf_manifest_raw(m, sections[s], key);
+        if (v)
+            return v;
+    }
+    return NULL;
+}
+
+/* Picks the first of the alternatives "a | b | ..." that exists, relative
+ * to the project root; alts is modified. Returns 1 when none exists. */
+static int first_existing(const uf_manifest *m, char *alts, char *buf, size_t n)
+{
+    char *save = NULL;
+    for (char *alt = strtok_r(alts, "|", &save); alt; alt = strtok_r(NULL, "|", &save)) {
+        char *t = trim(alt);
+        int w = t[0] == '/' ? snprintf(buf, n, "%s", t) : snprintf(buf, n, "%s/%s", m->root, t);
+        struct stat st;
+        if (w >= 0 && (size_t)w < n && stat(buf, &st) == 0)
+            return 0;
+    }
+    return 1;
+}
+
+static int expand(const uf_manifest *m, const int *coords, const char *in, char *out, size_t n, int depth,
+                  uf_err *e)
+{
+    size_t k = 0;
+    for (const char *p = in; *p; p++) {
+        if (*p == '{') {
+            const char *end = strchr(p, '}');
+            if (!end)
+                return uf_fail(e, "%s: unclosed '{' in '%s'", m->path, in);
+            char name[256];
+            size_t len = (size_t)(end - p - 1);
+            if (len >= sizeof name)
+                return uf_fail(e, "%s: name too long in '%s'", m->path, in);
+            memcpy(name, p + 1, len);
+            name[len] = '\0';
+            const char *v = lookup(m, coords, name);
+            if (!v)
+                return uf_fail(e, "%s: '{%s}' in '%s' names no axis or setting", m->path, name, in);
+            if (depth >= MAX_DEPTH)
+                return uf_fail(e, "%s: substitutions nest too deep at '{%s}'", m->path, name);
+            char sub[4096], alts[4096];
+            if (expand(m, coords, v, sub, sizeof sub, depth + 1, e))
+                return -1;
+            if (strchr(sub, '|')) { /* a path with alternatives: substitute the one that exists */
+                memcpy(alts, sub, sizeof alts);
+                if (first_existing(m, alts, sub, sizeof sub))
+                    return uf_fail(e, "%s: none of '%s' (setting '%s') exists; see REPRODUCE.md for how to get it",
+                                   m->path, v, name);
+            }
+            size_t sl = strlen(sub);
+            if (k + sl >= n)
+                return uf_fail(e, "%s: value too long after substitution: '%s'", m->path, in);
+            memcpy(out + k, sub, sl);
+            k += sl;
+            p = end;
+        } else {
+            if (k + 1 >= n)
+                return uf_fail(e, "%s: value too long: '%s'", m->path, in);
+            out[k++] = *p;
+        }
+    }
+    out[k] = '\0';
+    return 0;
+}
+
+int uf_job_get(const uf_manifest *m, const int *coords, const char *key, int required, char *buf, size_t n,
+               uf_err *e)
+{
+    const char *v = lookup(m, coords, key);
+    if (!v) {
+        if (required)
+            return uf_fail(e, "%s: setting '%s' is missing for tier %s", m->path, key, m->tier);
+        return 1;
+    }
+    return expand(m, coords, v, buf, n, 0, e);
+}
+
+int uf_job_path(const uf_manifest *m, const int *coords, const char *key, char *buf, size_t n, uf_err *e)
+{
+    char val[4096];
+    if (uf_job_get(m, coords, key, 1, val, sizeof val, e))
+        return -1;
+    char alts[4096];
+    memcpy(alts, val, sizeof alts);
+    if (first_existing(m, alts, buf, n) == 0)
+        return 0;
+    return uf_fail(e, "%s: %s: '%s' does not exist (relative paths are relative to %s); see REPRODUCE.md",
+                   m->path, key, val, m->root);
+}
+
+int uf_job_double(const uf_manifest *m, const int *coords, const char *key, double def, double *out, uf_err *e)
+{
+    char v[256];
+    int rc = uf_job_get(m, coords, key, 0, v, sizeof v, e);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        *out = def;
+        return 0;
+    }
+    char *end;
+    *out = strtod(v, &end);
+    if (end == v || *trim(end))
+        return uf_fail(e, "%s: %s = '%s' is not a number", m->path, key, v);
+    return 0;
+}
+
+int uf_job_long(const uf_manifest *m, const int *coords, const char *key, long def, long *out, uf_err *e)
+{
+    char v[256];
+    int rc = uf_job_get(m, coords, key, 0, v, sizeof v, e);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        *out = def;
+        return 0;
+    }
+    char *end;
+    *out = strtol(v, &end, 10);
+    if (end == v || *trim(end))
+        return uf_fail(e, "%s: %s = '%s' is not an integer", m->path, key, v);
+    return 0;
+}

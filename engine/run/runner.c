@@ -1,0 +1,193 @@
+#define _POSIX_C_SOURCE 200809L
+#include "runner.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <time.h>
+
+#include "../core/fileio.h"
+#include "../core/parallel.h"
+#include "task.h"
+
+static const uf_task *const tasks[] = {&uf_task_recall, &uf_task_selection};
+
+const uf_task *uf_task_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof tasks / sizeof tasks[0]; i++)
+        if (strcmp(tasks[i]->name, name) == 0)
+            return tasks[i];
+    return NULL;
+}
+
+void uf_run_add_row(uf_run_ctx *ctx, const int *coords, const char *const *values)
+{
+    const uf_manifest *m = ctx->m;
+    const char *row[1 + UF_MAX_AXES + 16];
+    int k = 0;
+    row[k++] = m->tier;
+    for (int a = 0; a < m->naxes; a++)
+        row[k++] = m->axes[a].values[coords[a]];
+    for (int c = k; c < ctx->table.ncols; c++)
+        row[c] = values[c - k];
+    uf_table_add(&ctx->table, row);
+}
+
+/* `git describe` of the project, so a result can be traced to the code. */
+static void code_version(const char *root, char *buf, size_t n)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "git -C '%s' describe --always --dirty 2>/dev/null", root);
+    FILE *p = popen(cmd, "r");
+    buf[0] = '\0';
+    if (p) {
+        if (fgets(buf, (int)n, p))
+            buf[strcspn(buf, "\n")] = '\0';
+        pclose(p);
+    }
+    if (!buf[0])
+        snprintf(buf, n, "unknown");
+}
+
+static int write_report(const uf_run_ctx *ctx, const uf_task *task, const char *path, double wall, uf_err *e)
+{
+    const uf_manifest *m = ctx->m;
+    uf_out o;
+    if (uf_out_open(&o, path, e))
+        return -1;
+    char version[128], when[64];
+    code_version(m->root, version, sizeof version);
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    fprintf(o.f, "# %s\n\n", uf_manifest_meta(m, "title", uf_manifest_meta(m, "name", "")));
+    const char *notes = uf_manifest_meta(m, "notes", NULL);
+    if (notes)
+        fprintf(o.f, "%s\n", notes);
+    if (task->report(ctx, o.f, e)) {
+        uf_out_abort(&o);
+        return -1;
+    }
+    fprintf(o.f, "\n---\nTier `%s`, manifest `%s`, uotft %s, %d threads, %.1f s, %s. Data: `results/%s/%s.csv`.\n",
+            m->tier, m->path, version, uf_threads(), wall, when, m->tier, uf_manifest_meta(m, "name", ""));
+    return uf_out_commit(&o, e);
+}
+
+/* gnuplot writes <tmp>.png and <tmp>.svg, renamed into place only when it succeeded. */
+static int draw_plot(const uf_manifest *m, const char *script, const char *csv, const char *base, uf_err *e)
+{
+    if (strchr(csv, '\'') || strchr(base, '\'') || strchr(script, '\''))
+        return uf_fail(e, "%s: paths with quotes are not supported for plotting", script);
+    char tmp[4300], cmd[13000], dir[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", base, (long)getpid());
+    snprintf(dir, sizeof dir, "%s", base);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        if (uf_mkdirs(dir, e))
+            return -1;
+    }
+    snprintf(cmd, sizeof cmd, "gnuplot -e \"csv='%s'; out='%s'; tier='%s'\" '%s' 2>&1", csv, tmp, m->tier, script);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return uf_fail(e, "cannot start gnuplot");
+    char line[1024], msg[2048] = "";
+    while (fgets(line, sizeof line, p))
+        if (strlen(msg) + strlen(line) < sizeof msg)
+            strcat(msg, line);
+    int status = pclose(p);
+    const char *ext[] = {"png", "svg"};
+    int rc = 0;
+    for (int i = 0; i < 2; i++) {
+        char from[4400], to[4400];
+        snprintf(from, sizeof from, "%s.%s", tmp, ext[i]);
+        snprintf(to, sizeof to, "%s.%s", base, ext[i]);
+        if (status != 0 || !uf_is_file(from)) {
+            remove(from);
+            rc = -1;
+        } else if (rename(from, to) != 0) {
+            rc = -1;
+        }
+    }
+    if (rc)
+        return uf_fail(e, "%s: gnuplot failed (is gnuplot-nox installed?)%s%s", script, msg[0] ? ":\n" : "", msg);
+    return 0;
+}
+
+int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_err *e)
+{
+    uf_manifest m;
+    *mismatches = 0;
+    if (uf_manifest_load(path, o->tier, &m, e))
+        return -1;
+    const char *name = uf_manifest_meta(&m, "name", "");
+    const uf_task *task = uf_task_find(uf_manifest_meta(&m, "task", ""));
+    if (!task) {
+        uf_fail(e, "%s: unknown task '%s' (recall, selection)", path, uf_manifest_meta(&m, "task", ""));
+        uf_manifest_free(&m);
+        return -1;
+    }
+    uf_run_ctx ctx = {.m = &m};
+    const char *cols[1 + UF_MAX_AXES + 16];
+    int nc = 0;
+    cols[nc++] = "tier";
+    for (int a = 0; a < m.naxes; a++)
+        cols[nc++] = m.axes[a].name;
+    for (int c = 0; c < task->ncols; c++)
+        cols[nc++] = task->cols[c];
+    uf_table_init(&ctx.table, nc, cols);
+
+    int rc = -1, coords[UF_MAX_AXES];
+    long njobs = uf_manifest_njobs(&m);
+    double t0 = uf_now();
+    for (long j = 0; j < njobs; j++) {
+        uf_manifest_job(&m, j, coords);
+        char desc[512] = "";
+        for (int a = 0, k = 0; a < m.naxes; a++)
+            if (m.axes[a].n > 1)
+                k += snprintf(desc + k, sizeof desc - (size_t)k, " %s=%s", m.axes[a].name, m.axes[a].values[coords[a]]);
+        if (task->run_job(&ctx, coords, e)) {
+            uf_wrap(e, "%s%s%s", name, desc[0] ? ", job" : "", desc);
+            goto out;
+        }
+        double el = uf_now() - t0;
+        fprintf(stderr, "[%s %ld/%ld]%s  %.1f s, ETA %.0f s\n", name, j + 1, njobs, desc, el,
+                el / (double)(j + 1) * (double)(njobs - j - 1));
+    }
+    double wall = uf_now() - t0;
+    const char *root = o->out_root ? o->out_root : m.root;
+    char csv[4200], md[4200];
+    snprintf(csv, sizeof csv, "%s/results/%s/%s.csv", root, o->tier, name);
+    snprintf(md, sizeof md, "%s/results/%s/%s.md", root, o->tier, name);
+    if (uf_table_write_csv(&ctx.table, csv, e) || write_report(&ctx, task, md, wall, e))
+        goto out;
+    fprintf(stderr, "[%s] wrote %s and %s\n", name, csv, md);
+    const char *plot = uf_manifest_meta(&m, "plot", NULL);
+    if (plot && !o->no_plot) {
+        char script[4200], base[4200];
+        snprintf(script, sizeof script, "%s/%s", m.root, plot);
+        /* the features tier's figures are the paper's own: plots/<name>; other tiers get a subfolder */
+        if (strcmp(o->tier, "features") == 0)
+            snprintf(base, sizeof base, "%s/plots/%s", root, name);
+        else
+            snprintf(base, sizeof base, "%s/plots/%s/%s", root, o->tier, name);
+        if (draw_plot(&m, script, csv, base, e))
+            goto out;
+        fprintf(stderr, "[%s] plotted %s.png and .svg\n", name, base);
+    }
+    if (o->check) {
+        if (!task->check) {
+            uf_fail(e, "%s: task '%s' has no paper values to check", path, task->name);
+            goto out;
+        }
+        if (task->check(&ctx, stdout, mismatches, e))
+            goto out;
+    }
+    rc = 0;
+out:
+    uf_table_free(&ctx.table);
+    uf_inputs_free(&ctx.inputs);
+    uf_manifest_free(&m);
+    return rc;
+}

@@ -1,0 +1,44 @@
+/* What one manifest job does. A task appends rows to the run's long-format
+ * table (tier and grid coordinates first, then its own columns) and writes
+ * the Markdown report from that table. */
+#ifndef UF_TASK_H
+#define UF_TASK_H
+
+#include <stdio.h>
+
+#include "inputs.h"
+#include "manifest.h"
+#include "table.h"
+
+typedef struct uf_run_ctx {
+    const uf_manifest *m;
+    uf_table table;
+    uf_inputs inputs;
+} uf_run_ctx;
+
+typedef struct uf_task {
+    const char *name;
+    int ncols;
+    const char *const *cols; /* the task's own columns, after tier and axes */
+    int (*run_job)(uf_run_ctx *ctx, const int *coords, uf_err *e);
+    /* Markdown body after the title; returns 0 or -1. */
+    int (*report)(const uf_run_ctx *ctx, FILE *md, uf_err *e);
+    /* Compares with the paper ([paper] section); NULL if the task has nothing to check. */
+    int (*check)(const uf_run_ctx *ctx, FILE *out, int *mismatches, uf_err *e);
+} uf_task;
+
+const uf_task *uf_task_find(const char *name);
+/* Appends a row: tier, the job's axis values, then the task's values. */
+void uf_run_add_row(uf_run_ctx *ctx, const int *coords, const char *const *values);
+
+/* Tasks, one file each. */
+extern const uf_task uf_task_recall;    /* task_select.c: concept recall of a selection */
+extern const uf_task uf_task_selection; /* task_select.c: what was picked, per target */
+
+/* Reports shared by tasks whose rows are (metric, value, paper, diff). */
+int uf_report_pivot(const uf_run_ctx *ctx, FILE *md, uf_err *e);
+int uf_check_paper(const uf_run_ctx *ctx, FILE *out, int *mismatches, uf_err *e);
+/* The paper's value for the job's cell, from [paper] "<varying axis values joined by />"; NAN if none. */
+double uf_paper_value(const uf_manifest *m, const int *coords);
+
+#endif
