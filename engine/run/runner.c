@@ -69,8 +69,10 @@ static int write_report(const uf_run_ctx *ctx, const uf_task *task, const char *
         uf_out_abort(&o);
         return -1;
     }
+    /* the manifest as the project names it, whichever way it was given */
+    const char *shown = strstr(m->path, "experiments/") ? strstr(m->path, "experiments/") : m->path;
     fprintf(o.f, "\n---\nTier `%s`, manifest `%s`, uotft %s, %d threads, %.1f s, %s. Data: `results/%s/%s.csv`.\n",
-            m->tier, m->path, version, uf_threads(), wall, when, m->tier, uf_manifest_meta(m, "name", ""));
+            m->tier, shown, version, uf_threads(), wall, when, m->tier, uf_manifest_meta(m, "name", ""));
     return uf_out_commit(&o, e);
 }
 

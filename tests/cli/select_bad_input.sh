@@ -76,7 +76,7 @@ printf '[experiment]\nname = t\ntask = recall\ntiers = mini\n' > "$w/tierless.in
 printf '[experiment]\nname = t\ntask = dance\ntiers = features\n[grid]\nx = 1\n' > "$w/task.ini"
 printf '[experiment]\nname = t\ntask = recall\ntiers = features\n[grid]\nmodel = m\n[tier.features]\nsource_means = nowhere/{model}.npy\n' > "$w/paths.ini"
 expect manifest-syntax "broken.ini:5: malformed line" -- "$uotft" run "$w/broken.ini" --out-root "$w/out.d"
-expect manifest-tier "no tier 'features'" -- "$uotft" run "$w/tierless.ini" --out-root "$w/out.d"
+expect manifest-tier "no tier 'features'" -- "$uotft" run "$w/tierless.ini" --tier features --out-root "$w/out.d"
 expect manifest-task "unknown task 'dance'" -- "$uotft" run "$w/task.ini" --out-root "$w/out.d"
 expect manifest-path "source_means: 'nowhere/m.npy' does not exist" -- "$uotft" run "$w/paths.ini" --out-root "$w/out.d"
 expect manifest-missing "no such manifest" -- "$uotft" run "$w/none.ini" --out-root "$w/out.d"
