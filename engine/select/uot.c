@@ -144,118 +144,142 @@ static void axpy8(const double *restrict K, int nt, const double *restrict r, do
 }
 
 /* One pass over K per iteration: for each row, K_i.v gives u_i, and u_i K_i is
- * added at once to its block's partial K^T u while the row is in cache. On
- * success u, v hold the last scalings; on PLAIN_BROKE (0, inf or NaN) they
- * hold the previous ones, as POT leaves them. PLAIN_UNDERFLOW: K has entries
- * below DBL_MIN and the caller asked for the log form in that case. */
-static int plain_solve(const double *M, int ns, int nt, const double *a, const double *b,
+ * added at once to its block's partial K^T u while the row is in cache. Rows
+ * of K are padded with zeros to ld (a multiple of 8) so that the kernels have
+ * no scalar tails. On success u, v hold the last scalings; on PLAIN_BROKE
+ * (0, inf or NaN) they hold the previous ones, as POT leaves them.
+ * PLAIN_UNDERFLOW: K has entries below DBL_MIN and the caller asked for the
+ * log form in that case. */
+static int plain_solve(const double *M, int ns, int nt, int ld, const double *a, const double *b,
                        const uf_uot_params *p, double *K, double *u, double *v, uf_uot_info *info)
 {
     double fu = exponent(p->tau1, p->eps), fv = exponent(p->tau2, p->eps), scale = -1.0 / p->eps;
     int nblk = (ns + ROW_BLOCK - 1) / ROW_BLOCK;
-    double *part = malloc(sizeof(double) * (size_t)nblk * nt);
-    double *un = malloc(sizeof(double) * (size_t)ns), *vn = malloc(sizeof(double) * (size_t)nt);
-    if (!part || !un || !vn) {
+    double *part = malloc(sizeof(double) * (size_t)nblk * ld);
+    double *blk = malloc(sizeof(double) * 2 * (size_t)nblk); /* per block: max|u' - u|, max(|u'|, |u|) */
+    double *u2 = malloc(sizeof(double) * (size_t)ns);
+    double *v1 = calloc((size_t)ld, sizeof(double)), *v2 = calloc((size_t)ld, sizeof(double));
+    if (!part || !blk || !u2 || !v1 || !v2) {
         free(part);
-        free(un);
-        free(vn);
+        free(blk);
+        free(u2);
+        free(v1);
+        free(v2);
         return -1;
     }
+    double *uc = u, *un = u2, *vc = v1, *vn = v2; /* current and next scalings, swapped each iteration */
     for (int i = 0; i < ns; i++)
-        u[i] = 1.0 / ns;
+        uc[i] = 1.0 / ns;
     for (int j = 0; j < nt; j++)
-        v[j] = 1.0 / nt;
+        vc[j] = 1.0 / nt;
     int underflow = 0, bad = 0, stop = 0, status = PLAIN_OK;
     info->iterations = 0;
     info->converged = 0;
 #pragma omp parallel if ((double)ns * nt >= PARALLEL_MIN)
     {
+        // K = exp(-M / eps): (ns, nt) -> (ns, ld), zero padded
 #pragma omp for schedule(static) reduction(| : underflow)
         for (int i = 0; i < ns; i++) {
             const double *Mi = M + (size_t)i * nt;
-            double *Ki = K + (size_t)i * nt;
+            double *Ki = K + (size_t)i * ld;
             int low = 0; /* two loops and a local flag: each vectorises */
             for (int j = 0; j < nt; j++)
                 Ki[j] = uf_exp1(Mi[j] * scale);
             for (int j = 0; j < nt; j++)
                 low |= Ki[j] < DBL_MIN;
+            for (int j = nt; j < ld; j++)
+                Ki[j] = 0;
             underflow |= low;
         }
         if (underflow && p->solver == UF_UOT_AUTO)
             stop = 1, status = PLAIN_UNDERFLOW; /* every thread writes the same values */
         for (int it = 0; it < p->max_iter && !stop; it++) {
+            // un = (a / K vc)^fu; part[bk] = K[rows of bk]^T un
 #pragma omp for schedule(static) reduction(| : bad)
             for (int bk = 0; bk < nblk; bk++) {
                 int i0 = bk * ROW_BLOCK, i1 = i0 + ROW_BLOCK < ns ? i0 + ROW_BLOCK : ns;
-                double *pb = part + (size_t)bk * nt;
-                for (int j = 0; j < nt; j++)
+                double *pb = part + (size_t)bk * ld, du = 0, mx = 1.0;
+                for (int j = 0; j < ld; j++)
                     pb[j] = 0;
                 for (int s = i0; s < i1; s += SUB) {
                     int w = i1 - s < SUB ? i1 - s : SUB;
-                    const double *Ks = K + (size_t)s * nt;
+                    const double *Ks = K + (size_t)s * ld;
                     double r[SUB] = {1, 1, 1, 1, 1, 1, 1, 1};
                     if (w == SUB)
-                        dot8(Ks, nt, v, r);
+                        dot8(Ks, ld, vc, r);
                     else
                         for (int q = 0; q < w; q++)
-                            r[q] = dot(Ks + (size_t)q * nt, v, nt);
+                            r[q] = dot(Ks + (size_t)q * ld, vc, ld);
                     for (int q = 0; q < w; q++) {
                         r[q] = a[s + q] / r[q];
-                        bad |= !is_pos_normal(r[q]);
+                        bad |= !is_pos_normal(r[q]); /* then r^fu is positive and finite too */
                     }
                     if (fu != 1.0)
                         for (int q = 0; q < SUB; q++) /* all 8 (padded with 1): one vector op */
                             r[q] = uf_exp1(fu * uf_log1(r[q]));
-                    memcpy(un + s, r, sizeof(double) * (size_t)w);
+                    for (int q = 0; q < w; q++) {
+                        un[s + q] = r[q];
+                        du = fmax(du, fabs(r[q] - uc[s + q]));
+                        mx = fmax(mx, fmax(r[q], uc[s + q]));
+                    }
                     if (w == SUB)
-                        axpy8(Ks, nt, r, pb);
+                        axpy8(Ks, ld, r, pb);
                     else
                         for (int q = 0; q < w; q++)
-                            for (int j = 0; j < nt; j++)
-                                pb[j] += Ks[(size_t)q * nt + j] * r[q];
+                            for (int j = 0; j < ld; j++)
+                                pb[j] += Ks[(size_t)q * ld + j] * r[q];
                 }
+                blk[2 * bk] = du;
+                blk[2 * bk + 1] = mx;
             }
+            // vn = (b / sum_bk part[bk])^fv, then the stopping rule
 #pragma omp single
             {
                 for (int j = 0; j < nt && !bad; j++) {
                     double ktu = 0;
                     for (int bk = 0; bk < nblk; bk++)
-                        ktu += part[(size_t)bk * nt + j];
+                        ktu += part[(size_t)bk * ld + j];
                     vn[j] = b[j] / ktu;
                     bad |= !is_pos_normal(vn[j]);
                 }
-                if (!bad && fv != 1.0)
-                    uf_vpow(vn, fv, vn, (size_t)nt);
-                for (int i = 0; i < ns && !bad; i++)
-                    bad = !isfinite(un[i]) || un[i] == 0;
-                for (int j = 0; j < nt && !bad; j++)
-                    bad = !isfinite(vn[j]) || vn[j] == 0;
                 if (bad) {
                     status = PLAIN_BROKE;
                     stop = 1;
                 } else {
+                    if (fv != 1.0)
+                        uf_vpow(vn, fv, vn, (size_t)nt);
+                    double du = 0, mx = 1.0;
+                    for (int bk = 0; bk < nblk; bk++) {
+                        du = fmax(du, blk[2 * bk]);
+                        mx = fmax(mx, blk[2 * bk + 1]);
+                    }
                     info->iterations = it + 1;
-                    info->err = 0.5 * (rel_change(un, u, ns) + rel_change(vn, v, nt));
-                    memcpy(u, un, sizeof(double) * (size_t)ns);
-                    memcpy(v, vn, sizeof(double) * (size_t)nt);
+                    info->err = 0.5 * (du / mx + rel_change(vn, vc, nt));
+                    double *t = uc;
+                    uc = un, un = t, t = vc, vc = vn, vn = t;
                     if (info->err < p->tol)
                         info->converged = stop = 1;
                 }
             }
         }
     }
+    if (uc != u)
+        memcpy(u, uc, sizeof(double) * (size_t)ns);
+    memcpy(v, vc, sizeof(double) * (size_t)nt);
     free(part);
-    free(un);
-    free(vn);
+    free(blk);
+    free(u2);
+    free(v1);
+    free(v2);
     return status;
 }
 
-static void plain_outputs(const double *K, int ns, int nt, const double *u, const double *v,
+static void plain_outputs(const double *K, int ns, int nt, int ld, const double *u, const double *v,
                           double *row_mass, double *log_row_mass, double *plan)
 {
 #pragma omp parallel for schedule(static) if ((double)ns * nt >= PARALLEL_MIN)
     for (int i = 0; i < ns; i++) {
-        const double *Ki = K + (size_t)i * nt;
+        const double *Ki = K + (size_t)i * ld;
         if (plan)
             for (int j = 0; j < nt; j++)
                 plan[(size_t)i * nt + j] = u[i] * Ki[j] * v[j];
@@ -442,7 +466,8 @@ int uf_uot_solve(const double *M, int ns, int nt, const double *a, const double 
     for (size_t k = 0; !finite && k < n; k++)
         if (!isfinite(M[k]))
             return uf_fail(e, "UOT: cost entry (%zu, %zu) is %g", k / nt, k % nt, M[k]);
-    double *K = malloc(sizeof(double) * n);
+    int ld = (nt + 7) / 8 * 8; /* the plain form's padded row length */
+    double *K = malloc(sizeof(double) * (size_t)ns * ld);
     double *x = malloc(sizeof(double) * (size_t)ns), *y = malloc(sizeof(double) * (size_t)nt);
     if (!K || !x || !y) {
         free(K);
@@ -452,7 +477,7 @@ int uf_uot_solve(const double *M, int ns, int nt, const double *a, const double 
     }
     int status = PLAIN_UNDERFLOW;
     if (p->solver != UF_UOT_LOG) {
-        status = plain_solve(M, ns, nt, a, b, p, K, x, y, info);
+        status = plain_solve(M, ns, nt, ld, a, b, p, K, x, y, info);
         if (status < 0) {
             free(K);
             free(x);
@@ -471,7 +496,7 @@ int uf_uot_solve(const double *M, int ns, int nt, const double *a, const double 
     } else {
         info->solver = UF_UOT_PLAIN;
         info->numerical_error = status == PLAIN_BROKE;
-        plain_outputs(K, ns, nt, x, y, row_mass, log_row_mass, plan);
+        plain_outputs(K, ns, nt, ld, x, y, row_mass, log_row_mass, plan);
     }
     free(K);
     free(x);
