@@ -6,7 +6,8 @@
 # bytes:  exact size, or - when no source states it
 # sha256: the expected sum; a leading ? marks a sum only one unconfirmed source
 #         gives (verify warns instead of failing on a mismatch), - for none
-# urls:   space-separated mirrors tried in order, or manual:<where to get it>
+# urls:   space-separated mirrors tried in order, then optionally manual:<where to get it>
+#         (the rest of the field; alone, the file can only be downloaded by hand)
 # Lines starting with # are comments. An optional executable
 # datasets/recipes/<name>.post runs after a successful fetch, with the
 # destination folder as its argument (e.g. to convert formats).

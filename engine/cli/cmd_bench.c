@@ -21,7 +21,9 @@ static const char *const help =
     "ot.unbalanced.sinkhorn_knopp_unbalanced on the same matrices with the same thread\n"
     "count (bench/pot_uot.py under Debian's /usr/bin/python3). Prints medians, the ratio\n"
     "POT/uotft, both iteration counts, and uotft on the paper's asymmetric setting\n"
-    "(tau2 = 100), which POT cannot run.\n";
+    "(tau2 = 100), which POT cannot run.\n"
+    "\n"
+    "data: the data loader against torchvision's DataLoader ('uotft bench data --help').\n";
 
 enum { O_REPS = 256, O_THREADS, O_NOPOT, O_PY, O_SCRIPT, O_HELP };
 
@@ -188,6 +190,8 @@ int cmd_bench(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *what = argv[1];
+    if (strcmp(what, "data") == 0)
+        return bench_data(argc - 1, argv + 1);
     int c;
     optind = 2;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -204,5 +208,5 @@ int cmd_bench(int argc, char **argv)
     cli_set_threads(threads);
     if (strcmp(what, "select") == 0)
         return bench_select((int)reps, pot, python, script);
-    return cli_usage_error(cmd, "unknown benchmark '%s' (select)", what);
+    return cli_usage_error(cmd, "unknown benchmark '%s' (select, data)", what);
 }

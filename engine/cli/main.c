@@ -14,6 +14,7 @@ static const struct {
     {"uot", cmd_uot, "solve one unbalanced OT problem given a cost matrix (.npy)"},
     // {"convert", cmd_convert, "convert a NumPy array pickle (.pkl) to .npy"},
     {"bench", cmd_bench, "speed benchmarks against the reference implementations"},
+    {"data", cmd_data, "data sets: list a split, show an image, per-class counts"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,259 @@
+#include "loader.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "transform.h"
+
+enum { RNG_SHUFFLE = 0x5348554655ULL };
+
+typedef struct slot {
+    uf_batch b;
+    int done;  /* rows finished (kept or skipped) */
+    char *ok;  /* per position: kept */
+    int batch; /* which batch of the epoch the slot holds, -1 when free */
+} slot;
+
+struct uf_loader {
+    const uf_dataset *ds;
+    uf_loader_cfg cfg;
+    int *order;         /* the epoch's rows in visiting order */
+    int nbatch, epoch;
+    long next_item;     /* next (batch, position) item for a worker: batch * cfg.batch + position */
+    int consumed;       /* batches handed out; the slot of batch consumed - 1 is in use by the consumer */
+    int stop;
+    int inflight;       /* items taken by workers and not finished */
+    slot *slots;        /* cfg.prefetch + 1 */
+    pthread_t *workers;
+    int nworkers;
+    pthread_mutex_t mu;
+    pthread_cond_t work, ready;
+    long skipped;
+    uf_err first;
+};
+
+static int items(const uf_loader *L)
+{
+    return L->ds->n;
+}
+
+typedef struct crop_ctx {
+    uf_draw d;
+    uf_rrc p;
+} crop_ctx;
+
+/* RandomResizedCrop's parameters need only the size: sampled between header and pixels, so only
+ * the crop's rows are decoded. */
+static void crop_rows(void *ctx, int W, int H, int *top, int *rows)
+{
+    crop_ctx *c = ctx;
+    uf_rrc_sample(W, H, 0.08, 1.0, 3.0 / 4, 4.0 / 3, c->d, &c->p);
+    *top = c->p.top;
+    *rows = c->p.h;
+}
+
+/* Row `row` (epoch e) -> dst: (3, S, S) */
+static int make_sample(const uf_loader *L, int row, float *dst, uf_err *e)
+{
+    uf_image im, a = {0}, b = {0};
+    int S = L->cfg.size, rc;
+    crop_ctx c = {{L->cfg.seed, (uint64_t)L->epoch, (uint64_t)row}, {0}};
+    if (L->cfg.view == UF_VIEW_EVAL) {
+        if (uf_dataset_image(L->ds, row, &im, e))
+            return -1;
+        rc = uf_resize_shorter(&im, S * 256 / 224, &a, e) || uf_center_crop(&a, S, &b, e);
+    } else {
+        if (uf_dataset_image_rows(L->ds, row, crop_rows, &c, &im, e))
+            return -1;
+        rc = uf_crop(&im, 0, c.p.left, c.p.h, c.p.w, &a, e) || uf_resize(&a, S, S, &b, e);
+        if (!rc && uf_flip_sample(c.d))
+            uf_hflip(&b);
+        if (!rc && L->cfg.view == UF_VIEW_STRONG) {
+            uf_randaug ra;
+            uf_randaug_sample(S, S, 2, 10, S / 2, c.d, &ra);
+            rc = uf_randaug_apply(&b, &ra, e);
+        }
+    }
+    if (!rc)
+        uf_to_tensor(&b, uf_imagenet_mean, uf_imagenet_std, dst);
+    uf_image_free(&im);
+    uf_image_free(&a);
+    uf_image_free(&b);
+    return rc;
+}
+
+static slot *slot_of(uf_loader *L, int batch)
+{
+    return &L->slots[batch % (L->cfg.prefetch + 1)];
+}
+
+static void *worker(void *arg)
+{
+    uf_loader *L = arg;
+    size_t per = (size_t)3 * (size_t)L->cfg.size * (size_t)L->cfg.size;
+    pthread_mutex_lock(&L->mu);
+    for (;;) {
+        /* an item may start once its batch is within the prefetch window */
+        while (!L->stop && !(L->next_item < items(L) && L->next_item / L->cfg.batch < L->consumed + L->cfg.prefetch))
+            pthread_cond_wait(&L->work, &L->mu);
+        if (L->stop)
+            break;
+        long k = L->next_item++;
+        L->inflight++;
+        int bi = (int)(k / L->cfg.batch), pos = (int)(k % L->cfg.batch), row = L->order[k];
+        slot *s = slot_of(L, bi);
+        if (s->batch != bi) { /* first item of this batch claims the slot */
+            s->batch = bi;
+            s->done = 0;
+        }
+        pthread_mutex_unlock(&L->mu);
+        uf_err e;
+        int rc = make_sample(L, row, s->b.x + (size_t)pos * per, &e);
+        pthread_mutex_lock(&L->mu);
+        s->ok[pos] = rc == 0;
+        s->b.label[pos] = L->ds->label[row];
+        s->b.row[pos] = row;
+        if (rc && L->skipped++ == 0)
+            L->first = e;
+        L->inflight--;
+        if (++s->done == (bi == L->nbatch - 1 ? items(L) - bi * L->cfg.batch : L->cfg.batch) || !L->inflight)
+            pthread_cond_broadcast(&L->ready);
+    }
+    pthread_mutex_unlock(&L->mu);
+    return NULL;
+}
+
+int uf_loader_open(uf_loader **out, const uf_dataset *ds, const uf_loader_cfg *cfg, uf_err *e)
+{
+    if (cfg->batch < 1 || cfg->size < 8 || cfg->threads < 1 || cfg->prefetch < 1)
+        return uf_fail(e, "loader: batch, size, threads and prefetch must be positive");
+    if (ds->n < 1)
+        return uf_fail(e, "loader: %s has no rows", ds->name);
+    if (ds->kind == UF_DS_ARCHIVE && !ds->store_open) /* else every image would stream the archive */
+        return uf_fail(e, "loader: %s: images not opened for random access (uf_dataset_open_images)", ds->name);
+    uf_loader *L = calloc(1, sizeof *L);
+    if (!L)
+        return uf_fail(e, "loader: out of memory");
+    L->ds = ds;
+    L->cfg = *cfg;
+    L->nbatch = (ds->n + cfg->batch - 1) / cfg->batch;
+    L->order = malloc(sizeof *L->order * (size_t)ds->n);
+    L->slots = calloc((size_t)cfg->prefetch + 1, sizeof *L->slots);
+    L->workers = calloc((size_t)cfg->threads, sizeof *L->workers);
+    size_t per = (size_t)3 * (size_t)cfg->size * (size_t)cfg->size;
+    int ok = L->order && L->slots && L->workers;
+    for (int i = 0; ok && i <= cfg->prefetch; i++) {
+        slot *s = &L->slots[i];
+        s->batch = -1;
+        s->b.x = malloc(sizeof(float) * per * (size_t)cfg->batch);
+        s->b.label = malloc(sizeof(int) * (size_t)cfg->batch);
+        s->b.row = malloc(sizeof(int) * (size_t)cfg->batch);
+        s->ok = malloc((size_t)cfg->batch);
+        ok = s->b.x && s->b.label && s->b.row && s->ok;
+    }
+    pthread_mutex_init(&L->mu, NULL);
+    pthread_cond_init(&L->work, NULL);
+    pthread_cond_init(&L->ready, NULL);
+    L->next_item = ds->n; /* idle until an epoch starts */
+    for (int t = 0; ok && t < cfg->threads; t++)
+        ok = pthread_create(&L->workers[t], NULL, worker, L) == 0 && ++L->nworkers;
+    if (!ok) {
+        uf_loader_close(L);
+        return uf_fail(e, "loader: out of memory or threads");
+    }
+    *out = L;
+    return 0;
+}
+
+void uf_loader_start(uf_loader *L, int epoch)
+{
+    pthread_mutex_lock(&L->mu);
+    /* abandon what is left of the previous epoch and wait for the items in flight */
+    L->next_item = items(L);
+    while (L->inflight > 0)
+        pthread_cond_wait(&L->ready, &L->mu);
+    for (int i = 0; i <= L->cfg.prefetch; i++)
+        L->slots[i].batch = -1;
+    L->epoch = epoch;
+    L->skipped = 0;
+    int n = items(L);
+    for (int i = 0; i < n; i++)
+        L->order[i] = i;
+    /* Fisher-Yates driven by (seed, epoch, position) */
+    for (int i = n - 1; L->cfg.shuffle && i > 0; i--) {
+        int j = (int)(uf_rng_uniform(L->cfg.seed, RNG_SHUFFLE, ((uint64_t)epoch << 32) | (uint64_t)i) * (i + 1));
+        int t = L->order[i];
+        L->order[i] = L->order[j];
+        L->order[j] = t;
+    }
+    L->consumed = 0;
+    L->next_item = 0;
+    pthread_cond_broadcast(&L->work);
+    pthread_mutex_unlock(&L->mu);
+}
+
+const uf_batch *uf_loader_next(uf_loader *L)
+{
+    pthread_mutex_lock(&L->mu);
+    if (L->consumed >= L->nbatch) {
+        pthread_mutex_unlock(&L->mu);
+        return NULL;
+    }
+    int bi = L->consumed;
+    int want = bi == L->nbatch - 1 ? items(L) - bi * L->cfg.batch : L->cfg.batch;
+    slot *s = slot_of(L, bi);
+    while (!(s->batch == bi && s->done == want))
+        pthread_cond_wait(&L->ready, &L->mu);
+    L->consumed++; /* frees the slot of batch bi - 1 for batch bi + prefetch */
+    pthread_cond_broadcast(&L->work);
+    pthread_mutex_unlock(&L->mu);
+    /* drop skipped rows, keeping order */
+    size_t per = (size_t)3 * (size_t)L->cfg.size * (size_t)L->cfg.size;
+    int n = 0;
+    for (int p = 0; p < want; p++) {
+        if (!s->ok[p])
+            continue;
+        if (n != p) {
+            memmove(s->b.x + (size_t)n * per, s->b.x + (size_t)p * per, sizeof(float) * per);
+            s->b.label[n] = s->b.label[p];
+            s->b.row[n] = s->b.row[p];
+        }
+        n++;
+    }
+    s->b.n = n;
+    return &s->b;
+}
+
+long uf_loader_skipped(const uf_loader *L, const char **first_error)
+{
+    if (first_error)
+        *first_error = L->skipped ? L->first.msg : NULL;
+    return L->skipped;
+}
+
+void uf_loader_close(uf_loader *L)
+{
+    if (!L)
+        return;
+    pthread_mutex_lock(&L->mu);
+    L->stop = 1;
+    pthread_cond_broadcast(&L->work);
+    pthread_mutex_unlock(&L->mu);
+    for (int t = 0; t < L->nworkers; t++)
+        pthread_join(L->workers[t], NULL);
+    for (int i = 0; L->slots && i <= L->cfg.prefetch; i++) {
+        free(L->slots[i].b.x);
+        free(L->slots[i].b.label);
+        free(L->slots[i].b.row);
+        free(L->slots[i].ok);
+    }
+    pthread_mutex_destroy(&L->mu);
+    pthread_cond_destroy(&L->work);
+    pthread_cond_destroy(&L->ready);
+    free(L->slots);
+    free(L->workers);
+    free(L->order);
+    free(L);
+}
