@@ -12,7 +12,7 @@ static const struct {
     {"run", cmd_run, "run experiment manifests: results/<tier>/*.csv|md and plots"},
     {"select", cmd_select, "rank source classes for a target set (UOT, Greedy-OT, random, label)"},
     {"uot", cmd_uot, "solve one unbalanced OT problem given a cost matrix (.npy)"},
-    // {"convert", cmd_convert, "convert a NumPy array pickle (.pkl) to .npy"},
+    {"convert", cmd_convert, "NumPy pickles to .npy and class tables; list or extract PyTorch weights"},
     {"bench", cmd_bench, "speed benchmarks against the reference implementations"},
     {"data", cmd_data, "data sets: list a split, show an image, per-class counts"},
 };
