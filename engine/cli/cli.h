@@ -15,6 +15,9 @@ int cmd_data(int argc, char **argv);
 /* uotft bench data (engine/cli/bench_data.c), dispatched from cmd_bench */
 int bench_data(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_kmeans(int argc, char **argv);
+/* uotft bench kmeans (engine/cli/bench_kmeans.c); argv[0] is "kmeans" */
+int bench_kmeans(int argc, char **argv);
 
 /* Prints "uotft <cmd>: error: <msg>" and returns exit status 1. */
 int cli_error(const char *cmd, const uf_err *e);

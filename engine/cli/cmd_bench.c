@@ -23,7 +23,8 @@ static const char *const help =
     "POT/uotft, both iteration counts, and uotft on the paper's asymmetric setting\n"
     "(tau2 = 100), which POT cannot run.\n"
     "\n"
-    "data: the data loader against torchvision's DataLoader ('uotft bench data --help').\n";
+    "data: the data loader against torchvision's DataLoader ('uotft bench data --help').\n"
+    "kmeans: spherical k-means against scikit-learn's Lloyd ('uotft bench kmeans --help').\n";
 
 enum { O_REPS = 256, O_THREADS, O_NOPOT, O_PY, O_SCRIPT, O_HELP };
 
@@ -190,6 +191,8 @@ int cmd_bench(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *what = argv[1];
+    if (strcmp(what, "kmeans") == 0)
+        return bench_kmeans(argc - 1, argv + 1);
     if (strcmp(what, "data") == 0)
         return bench_data(argc - 1, argv + 1);
     int c;
@@ -208,5 +211,5 @@ int cmd_bench(int argc, char **argv)
     cli_set_threads(threads);
     if (strcmp(what, "select") == 0)
         return bench_select((int)reps, pot, python, script);
-    return cli_usage_error(cmd, "unknown benchmark '%s' (select, data)", what);
+    return cli_usage_error(cmd, "unknown benchmark '%s' (select, data, kmeans)", what);
 }

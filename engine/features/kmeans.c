@@ -1,0 +1,448 @@
+#include "kmeans.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/parallel.h"
+#include "core/rng.h"
+
+/* Random stream of the initialisation draws. */
+#define S_INIT 0x6b6d65616e73ULL
+/* Margin on Hamerly's test: the lower bounds come from float32 dot products. */
+#define BOUND_EPS 1e-5
+
+typedef struct km {
+    int n, d, k, B;
+    const float *X; /* (n, d) unit rows */
+    float *C;       /* (k, d) unit rows */
+    int32_t *a;     /* (n) centroid of each point */
+    double *u, *l;  /* (n) upper bound on the distance to a[i], lower bound on the distance to any other */
+    float *buf, *S; /* per thread: (B, d) gathered points, (B, k) their dot products with C */
+    int *idx;       /* (n) points to recompute */
+    long computed;  /* point assignments computed by GEMM */
+} km;
+
+void uf_kmeans_defaults(uf_kmeans_params *p)
+{
+    *p = (uf_kmeans_params){.k = 0, .iters = 20, .n_init = 1, .seed = 0, .init = UF_KMEANS_PLUSPLUS};
+}
+
+/* |x - c| for unit vectors with dot product t */
+static double dist_of(double t)
+{
+    return t < 1 ? sqrt(2 - 2 * t) : 0;
+}
+
+static double dot_f64(const float *x, const float *y, int d)
+{
+    double s = 0;
+    for (int j = 0; j < d; j++)
+        s += (double)x[j] * y[j];
+    return s;
+}
+
+/* Rows of X scaled to unit length into Y; the first zero or non-finite row is an error. */
+static int normalise(const float *X, int n, int d, float *Y, uf_err *e)
+{
+    int bad = n;
+#pragma omp parallel for reduction(min : bad)
+    for (int i = 0; i < n; i++) {
+        double s = dot_f64(X + (size_t)i * d, X + (size_t)i * d, d);
+        if (!(s > 0) || !isfinite(s)) {
+            bad = i < bad ? i : bad;
+            continue;
+        }
+        float inv = (float)(1 / sqrt(s));
+        for (int j = 0; j < d; j++)
+            Y[(size_t)i * d + j] = X[(size_t)i * d + j] * inv;
+    }
+    if (bad < n)
+        return uf_fail(e, "k-means: row %d is zero or not finite: it has no direction", bad);
+    return 0;
+}
+
+typedef struct keyed {
+    uint64_t key;
+    int index;
+} keyed;
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    return x->key < y->key ? -1 : x->key > y->key ? 1 : x->index - y->index;
+}
+
+/* k distinct points, the k smallest of n random keys. */
+static int init_random(km *s, uint64_t seed, uf_err *e)
+{
+    keyed *r = malloc(sizeof *r * (size_t)s->n);
+    if (!r)
+        return uf_fail(e, "k-means: out of memory");
+    for (int i = 0; i < s->n; i++)
+        r[i] = (keyed){uf_rng_u64(seed, S_INIT, (uint64_t)i), i};
+    qsort(r, (size_t)s->n, sizeof *r, cmp_keyed);
+    for (int c = 0; c < s->k; c++)
+        memcpy(s->C + (size_t)c * s->d, s->X + (size_t)r[c].index * s->d, sizeof(float) * s->d);
+    free(r);
+    return 0;
+}
+
+/* k-means++: each next centroid is a point drawn with probability proportional
+ * to its squared distance to the nearest centroid so far. */
+static int init_plusplus(km *s, uint64_t seed, uf_err *e)
+{
+    int n = s->n, d = s->d;
+    double *D = malloc(sizeof *D * (size_t)n);
+    if (!D)
+        return uf_fail(e, "k-means: out of memory");
+    int pick = (int)(uf_rng_u64(seed, S_INIT, 0) % (uint64_t)n);
+    for (int c = 0; c < s->k; c++) {
+        if (c > 0) {
+            double total = 0;
+            for (int i = 0; i < n; i++)
+                total += D[i];
+            if (total > 0) {
+                double r = uf_rng_uniform(seed, S_INIT, (uint64_t)c) * total, run = 0;
+                pick = n - 1;
+                for (int i = 0; i < n; i++) {
+                    run += D[i];
+                    if (run > r && D[i] > 0) {
+                        pick = i;
+                        break;
+                    }
+                }
+            } else { /* fewer distinct points than k: repeat one */
+                pick = (int)(uf_rng_u64(seed, S_INIT, (uint64_t)c) % (uint64_t)n);
+            }
+        }
+        const float *x = s->X + (size_t)pick * d;
+        memcpy(s->C + (size_t)c * d, x, sizeof(float) * d);
+#pragma omp parallel for
+        for (int i = 0; i < n; i++) {
+            double t = dist_of(dot_f64(s->X + (size_t)i * d, x, d));
+            if (c == 0 || t * t < D[i])
+                D[i] = t * t;
+        }
+    }
+    free(D);
+    return 0;
+}
+
+/* The index of the largest of row[0..k) (the first if tied) and the second
+ * largest value. Chunks whose maximum (a branch-free, vectorisable pass)
+ * cannot change the two are skipped. */
+static void row_top2(const float *row, int k, int *best, float *second)
+{
+    enum { CHUNK = 32, LANES = 8 };
+    float b1 = -INFINITY, b2 = -INFINITY;
+    int at = 0;
+    for (int j0 = 0; j0 < k; j0 += CHUNK) {
+        int j1 = j0 + CHUNK < k ? j0 + CHUNK : k;
+        if (j1 - j0 == CHUNK) {
+            float m[LANES];
+            for (int l = 0; l < LANES; l++)
+                m[l] = row[j0 + l];
+            for (int j = j0 + LANES; j < j1; j += LANES)
+                for (int l = 0; l < LANES; l++)
+                    m[l] = row[j + l] > m[l] ? row[j + l] : m[l];
+            float cm = m[0];
+            for (int l = 1; l < LANES; l++)
+                cm = m[l] > cm ? m[l] : cm;
+            if (cm <= b2)
+                continue;
+        }
+        for (int j = j0; j < j1; j++) {
+            if (row[j] > b2) {
+                if (row[j] > b1) {
+                    b2 = b1;
+                    b1 = row[j];
+                    at = j;
+                } else {
+                    b2 = row[j];
+                }
+            }
+        }
+    }
+    *best = at;
+    *second = b2;
+}
+
+/* Assigns points idx[0..m) by GEMM against all centroids, a block of B
+ * points per step, each thread with its own buffers and a single-threaded
+ * GEMM (one parallel region: no barrier per block); sets their exact upper
+ * and float lower bounds. Returns how many changed centroid. */
+// X[idx]: (m, d), C: (k, d) -> S: (B, k) per block -> a, u, l of those points
+static long assign_rows(km *s, const int *idx, int m)
+{
+    int d = s->d, k = s->k, blocks = (m + s->B - 1) / s->B;
+    long changed = 0;
+#pragma omp parallel reduction(+ : changed)
+    {
+        float *buf = s->buf + (size_t)uf_thread_id() * s->B * d, *S = s->S + (size_t)uf_thread_id() * s->B * k;
+#pragma omp for schedule(dynamic, 1)
+        for (int blk = 0; blk < blocks; blk++) {
+            int b0 = blk * s->B, nb = m - b0 < s->B ? m - b0 : s->B;
+            for (int r = 0; r < nb; r++)
+                memcpy(buf + (size_t)r * d, s->X + (size_t)idx[b0 + r] * d, sizeof(float) * d);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, k, d, 1.0f, buf, d, s->C, d, 0.0f, S, k);
+            for (int r = 0; r < nb; r++) {
+                int best;
+                float b2;
+                row_top2(S + (size_t)r * k, k, &best, &b2);
+                int i = idx[b0 + r];
+                changed += s->a[i] != best;
+                s->a[i] = best;
+                s->u[i] = dist_of(dot_f64(s->X + (size_t)i * d, s->C + (size_t)best * d, d));
+                s->l[i] = k > 1 ? dist_of(b2) : INFINITY;
+            }
+        }
+    }
+    s->computed += m;
+    return changed;
+}
+
+/* Hamerly's step after the centroids moved by delta: a point keeps its
+ * centroid when its upper bound stays below its lower bound; the others are
+ * reassigned by GEMM. The re-seeded centroids (jumped[j]) jump anywhere, so
+ * instead of lowering every bound by their jump, each point is compared with
+ * them directly. Returns how many points changed centroid. */
+static long assign_pruned(km *s, const double *delta, const int *jumped)
+{
+    int n = s->n, d = s->d, k = s->k, jmax = 0, nj = 0;
+    double m1 = 0, m2 = 0;
+    int *jl = malloc(sizeof *jl * (size_t)k + 1);
+    char *flag = malloc((size_t)n + 1);
+    for (int j = 0; j < k; j++) {
+        if (jumped[j]) {
+            if (jl)
+                jl[nj++] = j;
+        } else if (delta[j] > m1) {
+            m2 = m1;
+            m1 = delta[j];
+            jmax = j;
+        } else if (delta[j] > m2) {
+            m2 = delta[j];
+        }
+    }
+    if (!flag || !jl || nj > k / 8) { /* short of memory, or many jumps: recompute every point */
+        free(flag);
+        free(jl);
+        for (int i = 0; i < n; i++)
+            s->idx[i] = i;
+        return assign_rows(s, s->idx, n);
+    }
+#pragma omp parallel for
+    for (int i = 0; i < n; i++) {
+        int a = s->a[i];
+        const float *x = s->X + (size_t)i * d;
+        s->u[i] += delta[a];
+        s->l[i] -= a == jmax ? m2 : m1;
+        flag[i] = 0;
+        if (s->u[i] + BOUND_EPS >= s->l[i] || jumped[a]) {
+            s->u[i] = dist_of(dot_f64(x, s->C + (size_t)a * d, d));
+            flag[i] = s->u[i] + BOUND_EPS >= s->l[i] || jumped[a];
+        }
+        for (int q = 0; q < nj && !flag[i]; q++)
+            flag[i] = dist_of(dot_f64(x, s->C + (size_t)jl[q] * d, d)) <= s->u[i] + BOUND_EPS;
+    }
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (flag[i])
+            s->idx[m++] = i;
+    free(flag);
+    free(jl);
+    return assign_rows(s, s->idx, m);
+}
+
+/* New centroids: the normalised means of their points (summed in index
+ * order, in double); delta[j] how far centroid j moved. An empty cluster (or
+ * one whose mean is zero) takes the point farthest from its centroid, the
+ * farthest first; returns how many did. */
+static int update(km *s, float *Cnew, double *delta, int *empty, uf_err *e)
+{
+    int n = s->n, d = s->d, k = s->k;
+    int *count = calloc((size_t)k + 1, sizeof *count), *start = malloc(sizeof *start * ((size_t)k + 1));
+    int *order = malloc(sizeof *order * (size_t)n);
+    if (!count || !start || !order) {
+        free(count);
+        free(start);
+        free(order);
+        return uf_fail(e, "k-means: out of memory");
+    }
+    // counting sort: order lists the points of centroid j at start[j] .. start[j + 1] - 1
+    for (int i = 0; i < n; i++)
+        count[s->a[i]]++;
+    start[0] = 0;
+    for (int j = 0; j < k; j++)
+        start[j + 1] = start[j] + count[j];
+    memcpy(count, start, sizeof *start * (size_t)k); /* now the next free slot of each centroid */
+    for (int i = 0; i < n; i++)
+        order[count[s->a[i]]++] = i;
+    int nempty = 0, nomem = 0;
+#pragma omp parallel reduction(+ : nomem)
+    {
+        double *acc = malloc(sizeof *acc * (size_t)d);
+        nomem += !acc;
+#pragma omp for schedule(dynamic, 8)
+        for (int j = 0; j < k; j++) {
+            float *c = Cnew + (size_t)j * d;
+            double norm = 0;
+            if (acc) {
+                memset(acc, 0, sizeof *acc * (size_t)d);
+                for (int p = start[j]; p < start[j + 1]; p++) {
+                    const float *x = s->X + (size_t)order[p] * d;
+                    for (int q = 0; q < d; q++)
+                        acc[q] += x[q];
+                }
+                for (int q = 0; q < d; q++)
+                    norm += acc[q] * acc[q];
+            }
+            empty[j] = !(norm > 0);
+            if (!empty[j])
+                for (int q = 0; q < d; q++)
+                    c[q] = (float)(acc[q] / sqrt(norm));
+        }
+        free(acc);
+    }
+    for (int j = 0; j < k; j++)
+        nempty += empty[j];
+    if (nomem) {
+        free(count);
+        free(start);
+        free(order);
+        return uf_fail(e, "k-means: out of memory");
+    }
+    if (nempty > 0) { /* the farthest points, by their upper bound, then index */
+        keyed *far = malloc(sizeof *far * (size_t)n);
+        if (!far) {
+            free(count);
+            free(start);
+            free(order);
+            return uf_fail(e, "k-means: out of memory");
+        }
+        for (int i = 0; i < n; i++) { /* larger distance first: the key is the bound's bits, inverted */
+            double u = s->u[i];
+            uint64_t bits;
+            memcpy(&bits, &u, sizeof bits);
+            far[i] = (keyed){~bits, i};
+        }
+        qsort(far, (size_t)n, sizeof *far, cmp_keyed);
+        for (int j = 0, next = 0; j < k; j++)
+            if (empty[j])
+                memcpy(Cnew + (size_t)j * d, s->X + (size_t)far[next++ % n].index * d, sizeof(float) * d);
+        free(far);
+    }
+#pragma omp parallel for
+    for (int j = 0; j < k; j++) {
+        double t = 0;
+        for (int q = 0; q < d; q++) {
+            double v = (double)Cnew[(size_t)j * d + q] - s->C[(size_t)j * d + q];
+            t += v * v;
+        }
+        delta[j] = sqrt(t);
+    }
+    free(count);
+    free(start);
+    free(order);
+    return nempty;
+}
+
+/* One run from the initialisation drawn with `seed`. */
+static int kmeans_once(const float *X, int n, int d, const uf_kmeans_params *p, uint64_t seed, float *centroids,
+                       int32_t *assign, uf_kmeans_info *info, uf_err *e)
+{
+    km s = {.n = n, .d = d, .k = p->k, .C = centroids, .a = assign};
+    s.B = (1 << 19) / p->k; /* a block's scores take about 2 MB */
+    s.B = s.B < 32 ? 32 : s.B > 1024 ? 1024 : s.B;
+    size_t nt = (size_t)uf_threads();
+    float *Xn = malloc(sizeof(float) * (size_t)n * d), *Cnew = malloc(sizeof(float) * (size_t)p->k * d);
+    s.u = malloc(sizeof(double) * (size_t)n);
+    s.l = malloc(sizeof(double) * (size_t)n);
+    s.idx = malloc(sizeof(int) * (size_t)n);
+    s.buf = malloc(sizeof(float) * nt * s.B * d);
+    s.S = malloc(sizeof(float) * nt * s.B * p->k);
+    double *delta = malloc(sizeof(double) * (size_t)p->k);
+    int *empty = malloc(sizeof(int) * (size_t)p->k);
+    int rc = -1;
+    if (!Xn || !Cnew || !s.u || !s.l || !s.idx || !s.buf || !s.S || !delta || !empty) {
+        uf_fail(e, "k-means: out of memory for %d x %d points and %d centroids", n, d, p->k);
+        goto out;
+    }
+    s.X = Xn;
+    if (normalise(X, n, d, Xn, e) ||
+        (p->init == UF_KMEANS_RANDOM ? init_random(&s, seed, e) : init_plusplus(&s, seed, e)))
+        goto out;
+    memset(info, 0, sizeof *info);
+    for (int i = 0; i < n; i++) {
+        s.a[i] = -1;
+        s.idx[i] = i;
+    }
+    long changed = assign_rows(&s, s.idx, n);
+    for (int it = 0; it < p->iters && changed > 0; it++) {
+        int nempty = update(&s, Cnew, delta, empty, e);
+        if (nempty < 0)
+            goto out;
+        info->reseeded += nempty;
+        memcpy(s.C, Cnew, sizeof(float) * (size_t)p->k * d);
+        changed = assign_pruned(&s, delta, empty);
+        info->iterations++;
+    }
+    double *sq = s.u; /* reused: per-point objective terms, summed in index order */
+#pragma omp parallel for
+    for (int i = 0; i < n; i++) {
+        double t = 0;
+        for (int q = 0; q < d; q++) {
+            double v = (double)Xn[(size_t)i * d + q] - s.C[(size_t)s.a[i] * d + q];
+            t += v * v;
+        }
+        sq[i] = t;
+    }
+    info->objective = 0;
+    for (int i = 0; i < n; i++)
+        info->objective += sq[i];
+    info->recomputed = (double)s.computed / ((double)n * (info->iterations + 1));
+    rc = 0;
+out:
+    free(Xn);
+    free(Cnew);
+    free(s.u);
+    free(s.l);
+    free(s.idx);
+    free(s.buf);
+    free(s.S);
+    free(delta);
+    free(empty);
+    return rc;
+}
+
+int uf_kmeans(const float *X, int n, int d, const uf_kmeans_params *p, float *centroids, int32_t *assign,
+              uf_kmeans_info *info, uf_err *e)
+{
+    if (n <= 0 || d <= 0)
+        return uf_fail(e, "k-means: no data (%d x %d)", n, d);
+    if (p->k <= 0 || p->k > n)
+        return uf_fail(e, "k-means: k = %d must be in [1, %d], the number of points", p->k, n);
+    if (p->iters < 0 || p->n_init < 1)
+        return uf_fail(e, "k-means: bad iteration count %d or number of runs %d", p->iters, p->n_init);
+    if (kmeans_once(X, n, d, p, p->seed, centroids, assign, info, e))
+        return -1;
+    if (p->n_init == 1)
+        return 0;
+    float *C = malloc(sizeof(float) * (size_t)p->k * d);
+    int32_t *A = malloc(sizeof(int32_t) * (size_t)n);
+    int rc = C && A ? 0 : uf_fail(e, "k-means: out of memory");
+    for (int r = 1; rc == 0 && r < p->n_init; r++) { /* run r starts from seed uf_rng(seed, S_INIT, -r) */
+        uf_kmeans_info ri;
+        rc = kmeans_once(X, n, d, p, uf_rng_u64(p->seed, S_INIT, (uint64_t)-r), C, A, &ri, e);
+        if (rc == 0 && ri.objective < info->objective) {
+            memcpy(centroids, C, sizeof(float) * (size_t)p->k * d);
+            memcpy(assign, A, sizeof(int32_t) * (size_t)n);
+            *info = ri;
+        }
+    }
+    free(C);
+    free(A);
+    return rc;
+}
