@@ -28,3 +28,8 @@ set_tests_properties(oracle.kmeans_sklearn PROPERTIES LABELS "oracle;mini")
 add_test(NAME cli.kmeans_bad_input COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/kmeans_bad_input.sh
          $<TARGET_FILE:uotft> ${UF_MINI_OUT}/kmeans-bad)
 set_tests_properties(cli.kmeans_bad_input PROPERTIES LABELS "cli;mini")
+
+# The sets through the data layer's reader (what the loader trains from).
+add_test(NAME mini.data_reader COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/data_reader.sh
+         $<TARGET_FILE:uotft> ${UF_MINI_OUT}/world)
+set_tests_properties(mini.data_reader PROPERTIES LABELS "mini;data" FIXTURES_REQUIRED mini_world)

@@ -15,11 +15,13 @@ static const struct {
     {"cars", uf_ds_cars},         {"pets", uf_ds_pets},         {"sun397", uf_ds_sun397},
     {"aircraft", uf_ds_aircraft}, {"dtd", uf_ds_dtd},           {"caltech101", uf_ds_caltech101},
     {"imagefolder", uf_ds_imagefolder}, {"idx", uf_ds_idx},
+    {"mini-", uf_ds_mini}, /* a prefix: mini-<set> names a set of the mini world */
 };
 
 const char *uf_dataset_names(void)
 {
-    return "imagenet, cub, dogs, cars, pets, sun397, aircraft, dtd, caltech101, imagefolder, idx";
+    return "imagenet, cub, dogs, cars, pets, sun397, aircraft, dtd, caltech101, imagefolder, idx, "
+           "mini-<set> (pool, digits, fashion, hand, mix)";
 }
 
 int uf_dataset_list(uf_dataset *ds, const char *name, const char *root, const char *split, uint64_t seed,
@@ -32,7 +34,9 @@ int uf_dataset_list(uf_dataset *ds, const char *name, const char *root, const ch
     if (!uf_is_dir(root))
         return uf_fail(e, "%s: no such folder (the data set's files, as datasets/fetch puts them)", root);
     for (size_t i = 0; i < sizeof readers / sizeof readers[0]; i++) {
-        if (strcmp(name, readers[i].name) != 0)
+        size_t l = strlen(readers[i].name);
+        int prefix = readers[i].name[l - 1] == '-';
+        if (prefix ? strncmp(name, readers[i].name, l) != 0 || !name[l] : strcmp(name, readers[i].name) != 0)
             continue;
         snprintf(ds->name, sizeof ds->name, "%s", name);
         if (readers[i].read(ds, root, train, seed, e)) {

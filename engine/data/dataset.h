@@ -70,5 +70,7 @@ int uf_ds_dtd(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_err
 int uf_ds_caltech101(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_err *e);
 int uf_ds_imagefolder(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_err *e);
 int uf_ds_idx(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_err *e);
+/* mini-<set>: root is the mini world's folder (data/mini); ds->name carries the set. */
+int uf_ds_mini(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_err *e);
 
 #endif

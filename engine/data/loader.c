@@ -41,6 +41,7 @@ static int items(const uf_loader *L)
 
 typedef struct crop_ctx {
     uf_draw d;
+    double scale_min;
     uf_rrc p;
 } crop_ctx;
 
@@ -49,7 +50,7 @@ typedef struct crop_ctx {
 static void crop_rows(void *ctx, int W, int H, int *top, int *rows)
 {
     crop_ctx *c = ctx;
-    uf_rrc_sample(W, H, 0.08, 1.0, 3.0 / 4, 4.0 / 3, c->d, &c->p);
+    uf_rrc_sample(W, H, c->scale_min, 1.0, 3.0 / 4, 4.0 / 3, c->d, &c->p);
     *top = c->p.top;
     *rows = c->p.h;
 }
@@ -59,7 +60,8 @@ static int make_sample(const uf_loader *L, int row, float *dst, uf_err *e)
 {
     uf_image im, a = {0}, b = {0};
     int S = L->cfg.size, rc;
-    crop_ctx c = {{L->cfg.seed, (uint64_t)L->epoch, (uint64_t)row}, {0}};
+    crop_ctx c = {{L->cfg.seed, (uint64_t)L->epoch, (uint64_t)row}, L->cfg.scale_min > 0 ? L->cfg.scale_min : 0.08,
+                  {0}};
     if (L->cfg.view == UF_VIEW_EVAL) {
         if (uf_dataset_image(L->ds, row, &im, e))
             return -1;
@@ -68,7 +70,7 @@ static int make_sample(const uf_loader *L, int row, float *dst, uf_err *e)
         if (uf_dataset_image_rows(L->ds, row, crop_rows, &c, &im, e))
             return -1;
         rc = uf_crop(&im, 0, c.p.left, c.p.h, c.p.w, &a, e) || uf_resize(&a, S, S, &b, e);
-        if (!rc && uf_flip_sample(c.d))
+        if (!rc && uf_flip_sample(c.d) && !L->cfg.no_flip)
             uf_hflip(&b);
         if (!rc && L->cfg.view == UF_VIEW_STRONG) {
             uf_randaug ra;

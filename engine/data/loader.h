@@ -13,7 +13,7 @@
 
 typedef enum uf_view {
     UF_VIEW_EVAL,   /* Resize(size * 256 / 224) + CenterCrop(size) */
-    UF_VIEW_WEAK,   /* RandomResizedCrop(size, scale 0.08-1, ratio 3/4-4/3) + horizontal flip */
+    UF_VIEW_WEAK,   /* RandomResizedCrop(size, scale 0.08-1, ratio 3/4-4/3) + horizontal flip (see cfg) */
     UF_VIEW_STRONG, /* weak + RandAugment(2, 10) + gray cutout of half the side */
 } uf_view;
 
@@ -25,6 +25,8 @@ typedef struct uf_loader_cfg {
     int threads;  /* worker threads (>= 1) */
     int prefetch; /* batches prepared ahead (>= 1) */
     uint64_t seed;
+    double scale_min; /* RandomResizedCrop's smallest area fraction; 0: torchvision's 0.08 */
+    int no_flip;      /* no horizontal flips (glyphs: a mirrored letter is another class) */
 } uf_loader_cfg;
 
 typedef struct uf_batch {
