@@ -16,8 +16,11 @@ int cmd_data(int argc, char **argv);
 int bench_data(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_kmeans(int argc, char **argv);
+int cmd_forward(int argc, char **argv);
 /* uotft bench kmeans (engine/cli/bench_kmeans.c); argv[0] is "kmeans" */
 int bench_kmeans(int argc, char **argv);
+/* uotft bench train|infer (engine/cli/bench_nn.c); argv[0] is the mode */
+int bench_nn(int argc, char **argv);
 
 /* Prints "uotft <cmd>: error: <msg>" and returns exit status 1. */
 int cli_error(const char *cmd, const uf_err *e);

@@ -24,7 +24,8 @@ static const char *const help =
     "(tau2 = 100), which POT cannot run.\n"
     "\n"
     "data: the data loader against torchvision's DataLoader ('uotft bench data --help').\n"
-    "kmeans: spherical k-means against scikit-learn's Lloyd ('uotft bench kmeans --help').\n";
+    "kmeans: spherical k-means against scikit-learn's Lloyd ('uotft bench kmeans --help').\n"
+    "train, infer: ResNet training steps and inference against PyTorch ('uotft bench train --help').\n";
 
 enum { O_REPS = 256, O_THREADS, O_NOPOT, O_PY, O_SCRIPT, O_HELP };
 
@@ -193,6 +194,8 @@ int cmd_bench(int argc, char **argv)
     const char *what = argv[1];
     if (strcmp(what, "kmeans") == 0)
         return bench_kmeans(argc - 1, argv + 1);
+    if (strcmp(what, "train") == 0 || strcmp(what, "infer") == 0)
+        return bench_nn(argc - 1, argv + 1);
     if (strcmp(what, "data") == 0)
         return bench_data(argc - 1, argv + 1);
     int c;

@@ -14,6 +14,7 @@ static const struct {
     {"uot", cmd_uot, "solve one unbalanced OT problem given a cost matrix (.npy)"},
     {"convert", cmd_convert, "NumPy pickles to .npy and class tables; list or extract PyTorch weights"},
     {"kmeans", cmd_kmeans, "spherical k-means of feature rows (.npy): centroids and assignments"},
+    {"forward", cmd_forward, "a ResNet's logits, pooled features or MoCo head output for images (.npy)"},
     {"bench", cmd_bench, "speed benchmarks against the reference implementations"},
     {"data", cmd_data, "data sets: list a split, show an image, per-class counts"},
 };

@@ -1,0 +1,175 @@
+/* uotft bench train|infer: ResNet training steps or inference against
+ * PyTorch on the same setting and thread count, in the same run, with the
+ * OpenBLAS sgemm peak measured alongside. */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/parallel.h"
+#include "core/rng.h"
+#include "nn/loss.h"
+#include "nn/resnet.h"
+#include "nn/sgd.h"
+
+static const char *const help =
+    "usage: uotft bench train|infer [--arch A] [--size S] [--batch B] [--steps N] [--threads N]\n"
+    "                               [--no-torch] [--python PY] [--torch-script F]\n"
+    "\n"
+    "train: forward (BatchNorm in train mode), cross-entropy on a 1000-class head, backward\n"
+    "and an SGD step (momentum 0.9, Nesterov, weight decay 1e-4) on random images;\n"
+    "infer: the eval-mode forward. Defaults: --arch resnet18 --size 224 --batch 64 --steps 3,\n"
+    "after one warm-up step. Prints images/s, GFLOP/s (2 per multiply-add of the\n"
+    "convolutions and linear layers; training counts forward, weight and input gradients)\n"
+    "and the share of the OpenBLAS sgemm peak measured in the same run (2048^3, best of 3).\n"
+    "Unless --no-torch, runs bench/torch_resnet.py under Debian's /usr/bin/python3 with\n"
+    "the same setting and thread count, in NCHW and channels_last, and prints the ratio to\n"
+    "the faster. Timings on a shared machine are noisy; there, set OMP_WAIT_POLICY=passive\n"
+    "(both sides inherit it): spinning OpenMP threads otherwise steal the busy core.\n"
+    "bench/nn_speed_table.sh prints the four rows of the speed table.\n";
+
+enum { O_ARCH = 256, O_SIZE, O_BATCH, O_STEPS, O_THREADS, O_NOTORCH, O_PY, O_SCRIPT, O_HELP };
+
+static const struct option opts[] = {
+    {"arch", required_argument, 0, O_ARCH},       {"size", required_argument, 0, O_SIZE},
+    {"batch", required_argument, 0, O_BATCH},     {"steps", required_argument, 0, O_STEPS},
+    {"threads", required_argument, 0, O_THREADS}, {"no-torch", no_argument, 0, O_NOTORCH},
+    {"python", required_argument, 0, O_PY},       {"torch-script", required_argument, 0, O_SCRIPT},
+    {"help", no_argument, 0, O_HELP},             {0, 0, 0, 0},
+};
+
+/* GFLOP/s of a 2048^3 sgemm, best of 3. */
+static double sgemm_peak(void)
+{
+    const int n = 2048;
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
+    if (!a || !b || !c) {
+        free(a), free(b), free(c);
+        return 0;
+    }
+    for (long i = 0; i < (long)n * n; i++) {
+        a[i] = (float)uf_rng_uniform(1, 1, (uint64_t)i);
+        b[i] = (float)uf_rng_uniform(1, 2, (uint64_t)i);
+    }
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        double t = uf_now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+        t = uf_now() - t;
+        best = 2.0 * n * n * n / t / 1e9 > best ? 2.0 * n * n * n / t / 1e9 : best;
+    }
+    free(a), free(b), free(c);
+    return best;
+}
+
+/* Seconds per step of ours (after one warm-up step). */
+static int time_ours(uf_model *m, int train, int batch, int size, int steps, double *sec, uf_err *e)
+{
+    float *x = malloc(sizeof(float) * (size_t)batch * 3 * size * size), *d = malloc(sizeof(float) * batch * 1000);
+    int *labels = malloc(sizeof(int) * (size_t)batch);
+    if (!x || !d || !labels) {
+        free(x), free(d), free(labels);
+        return uf_fail(e, "out of memory");
+    }
+    for (size_t i = 0; i < (size_t)batch * 3 * size * size; i++)
+        x[i] = (float)(uf_rng_uniform(3, 1, i) * 2 - 1);
+    for (int i = 0; i < batch; i++)
+        labels[i] = (int)(uf_rng_u64(3, 2, (uint64_t)i) % 1000);
+    uf_sgd opt = {.momentum = 0.9, .nesterov = 1, .lr = {0.01, 0.01}, .weight_decay = {1e-4, 1e-4}};
+    int rc = 0;
+    double t0 = 0;
+    for (int s = 0; s <= steps && rc == 0; s++) {
+        if (s == 1)
+            t0 = uf_now();
+        if ((rc = uf_model_forward(m, x, batch, size, size, train, train, e)) || !train)
+            continue;
+        double loss;
+        const float *dl[1] = {d};
+        if ((rc = uf_xent_hard(batch, 1000, uf_model_head_out(m, 0), labels, 1, d, &loss, e)) == 0) {
+            uf_params_zero_grad(&m->p);
+            if ((rc = uf_model_backward(m, dl, e)) == 0)
+                uf_sgd_step(&opt, &m->p);
+        }
+    }
+    *sec = (uf_now() - t0) / steps;
+    free(x), free(d), free(labels);
+    return rc;
+}
+
+/* images/s of torch in NCHW and channels_last (NAN when it did not run) */
+static void time_torch(const char *python, const char *script, const char *mode, const char *arch, int size,
+                       int batch, int steps, double ips[2])
+{
+    char cmdline[4096], line[512];
+    ips[0] = ips[1] = NAN;
+    snprintf(cmdline, sizeof cmdline, "OMP_NUM_THREADS=%d '%s' '%s' %s %s %d %d %d %d 2>&1", uf_threads(), python,
+             script, mode, arch, size, batch, steps, uf_threads());
+    FILE *f = popen(cmdline, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        char layout[64];
+        double v;
+        if (sscanf(line, "%63s %lf", layout, &v) == 2 && (!strcmp(layout, "nchw") || !strcmp(layout, "channels_last")))
+            ips[strcmp(layout, "nchw") != 0] = v;
+        else
+            fprintf(stderr, "torch_resnet.py: %s", line);
+    }
+    if (f)
+        pclose(f);
+}
+
+int bench_nn(int argc, char **argv)
+{
+    const char *cmd = "bench";
+    const char *mode = argv[0], *arch_name = "resnet18", *python = "/usr/bin/python3";
+    const char *script = UOTFT_SOURCE_DIR "/bench/torch_resnet.py";
+    long size = 224, batch = 64, steps = 3, threads = 0;
+    int torch = 1, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_ARCH: arch_name = optarg; break;
+        case O_SIZE: if (cli_int(cmd, "--size", optarg, 8, 4096, &size)) return 2; break;
+        case O_BATCH: if (cli_int(cmd, "--batch", optarg, 1, 1 << 16, &batch)) return 2; break;
+        case O_STEPS: if (cli_int(cmd, "--steps", optarg, 1, 1 << 20, &steps)) return 2; break;
+        case O_THREADS: if (cli_int(cmd, "--threads", optarg, 1, 1024, &threads)) return 2; break;
+        case O_NOTORCH: torch = 0; break;
+        case O_PY: python = optarg; break;
+        case O_SCRIPT: script = optarg; break;
+        case O_HELP: fputs(help, stdout); return 0;
+        default: return cli_usage_error(cmd, "unrecognised option");
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    cli_set_threads(threads);
+    const int train = strcmp(mode, "train") == 0;
+    uf_err e;
+    uf_arch a;
+    uf_model m;
+    uf_head_spec head = {"fc", 1000, UF_HEAD_LINEAR};
+    if (uf_arch_parse(arch_name, &a, &e) || uf_model_create(&m, &a, &head, 1, &e))
+        return cli_error(cmd, &e);
+    uf_model_init_weights(&m, 1);
+    double peak = sgemm_peak(), sec = 0;
+    if (time_ours(&m, train, (int)batch, (int)size, (int)steps, &sec, &e)) {
+        uf_model_free(&m);
+        return cli_error(cmd, &e);
+    }
+    double gflops = uf_model_flops(&m, train) / sec / 1e9, ips = batch / sec;
+    uf_model_free(&m);
+    double tips[2] = {NAN, NAN};
+    if (torch)
+        time_torch(python, script, mode, arch_name, (int)size, (int)batch, (int)steps, tips);
+    printf("# %s %s, %ld x %ld, batch %ld, %d threads, %ld steps after a warm-up; sgemm peak %.1f GFLOP/s\n", mode,
+           arch_name, size, size, batch, uf_threads(), steps, peak);
+    printf("%-10s %-8s %6s %6s %12s %10s %8s %12s %14s %9s\n", "mode", "arch", "size", "batch", "uotft_img/s",
+           "GFLOP/s", "%peak", "torch_nchw", "torch_chlast", "speedup");
+    double best = fmax(tips[0], tips[1]); /* NAN when torch did not run */
+    printf("%-10s %-8s %6ld %6ld %12.2f %10.1f %7.1f%% %12.2f %14.2f %8.2fx\n", mode, arch_name, size, batch, ips,
+           gflops, 100 * gflops / peak, tips[0], tips[1], ips / best);
+    if (torch && isnan(best))
+        printf("# PyTorch did not run: install python3-torch and python3-torchvision, or pass --no-torch\n");
+    return 0;
+}

@@ -1,0 +1,100 @@
+#include "params.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/array.h"
+
+#define ALIGN 16 /* floats: 64 bytes, one cache line */
+
+int uf_params_add(uf_params *p, const char *name, int ndim, const int64_t *shape, int decay, int group,
+                  uf_err *e)
+{
+    if (strlen(name) >= UF_NAME_MAX)
+        return uf_fail(e, "parameter name too long: %s", name);
+    if (ndim < 1 || ndim > UF_PARAM_DIMS)
+        return uf_fail(e, "%s: rank %d not supported", name, ndim);
+    if (p->n == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 64;
+        uf_pdesc *d = realloc(p->d, sizeof *d * (size_t)cap);
+        if (!d)
+            return uf_fail(e, "out of memory");
+        p->d = d;
+        p->cap = cap;
+    }
+    uf_pdesc *d = &p->d[p->n];
+    memset(d, 0, sizeof *d);
+    strcpy(d->name, name);
+    d->ndim = ndim;
+    d->count = 1;
+    for (int i = 0; i < ndim; i++) {
+        d->shape[i] = shape[i];
+        d->count *= (size_t)shape[i];
+    }
+    d->offset = p->total;
+    d->decay = decay;
+    d->group = group;
+    p->total += (d->count + ALIGN - 1) / ALIGN * ALIGN;
+    return p->n++;
+}
+
+static float *alloc_floats(size_t n)
+{
+    /* aligned_alloc needs a size that is a multiple of the alignment */
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    float *x = aligned_alloc(64, bytes ? bytes : 64);
+    if (x)
+        memset(x, 0, bytes);
+    return x;
+}
+
+int uf_params_alloc(uf_params *p, int grads, uf_err *e)
+{
+    p->w = alloc_floats(p->total);
+    if (grads) {
+        p->g = alloc_floats(p->total);
+        p->m = alloc_floats(p->total);
+    }
+    if (!p->w || (grads && (!p->g || !p->m)))
+        return uf_fail(e, "out of memory allocating %zu parameters", p->total);
+    return 0;
+}
+
+void uf_params_free(uf_params *p)
+{
+    free(p->d);
+    free(p->w);
+    free(p->g);
+    free(p->m);
+    memset(p, 0, sizeof *p);
+}
+
+int uf_params_find(const uf_params *p, const char *name)
+{
+    for (int i = 0; i < p->n; i++)
+        if (strcmp(p->d[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+void uf_params_zero_grad(uf_params *p)
+{
+    if (p->g)
+        memset(p->g, 0, sizeof(float) * p->total);
+}
+
+size_t uf_params_count(const uf_params *p)
+{
+    size_t n = 0;
+    for (int i = 0; i < p->n; i++)
+        n += p->d[i].count;
+    return n;
+}
+
+void uf_pdesc_shape_str(const uf_pdesc *d, char *buf, size_t n)
+{
+    uf_array a = {.dtype = UF_F32, .ndim = d->ndim};
+    memcpy(a.shape, d->shape, sizeof(int64_t) * (size_t)d->ndim);
+    uf_shape_str(&a, buf, n);
+}

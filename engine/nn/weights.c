@@ -1,0 +1,80 @@
+#include "weights.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int load_table(uf_params *p, const char *arch, uf_tensor_lookup get, void *ctx, const char *source,
+                      int require_heads, uf_err *e)
+{
+    for (int i = 0; i < p->n; i++) {
+        const uf_pdesc *d = &p->d[i];
+        int status = 0;
+        const uf_array *a = get(ctx, d->name, &status, e);
+        if (status)
+            return uf_wrap(e, "%s: ", source);
+        if (!a) {
+            if (d->group == 1 && !require_heads)
+                continue;
+            return uf_fail(e, "%s: no tensor '%s', which %s needs", source, d->name, arch);
+        }
+        int same = a->ndim == d->ndim;
+        for (int k = 0; same && k < d->ndim; k++)
+            same = a->shape[k] == d->shape[k];
+        if (!same) {
+            char fs[128], ms[128];
+            uf_shape_str(a, fs, sizeof fs);
+            uf_pdesc_shape_str(d, ms, sizeof ms);
+            return uf_fail(e, "%s: tensor '%s' has shape %s in the file but %s in %s", source, d->name, fs, ms, arch);
+        }
+        float *w = p->w + d->offset;
+        if (a->dtype == UF_F32)
+            memcpy(w, a->data, sizeof(float) * d->count);
+        else if (a->dtype == UF_F64)
+            for (size_t k = 0; k < d->count; k++)
+                w[k] = (float)((const double *)a->data)[k];
+        else
+            return uf_fail(e, "%s: tensor '%s' is not floating point", source, d->name);
+    }
+    return 0;
+}
+
+int uf_model_load_named(uf_model *m, uf_tensor_lookup get, void *ctx, const char *source, int require_heads,
+                        uf_err *e)
+{
+    if (load_table(&m->p, m->arch.name, get, ctx, source, require_heads, e))
+        return -1;
+    return load_table(&m->buf, m->arch.name, get, ctx, source, require_heads, e);
+}
+
+int uf_torch_state_dict(const char *path, const char *key, const char *prefix, uf_tensor_dict *d, uf_err *e)
+{
+    if (key)
+        return uf_torch_load(path, key, prefix, d, e);
+    static const char *const tries[][2] = {
+        {"", NULL}, {"state_dict", "module.encoder_q."}, {"state_dict", "module."}, {"state_dict", NULL}};
+    uf_err first = {{0}}, ignored;
+    for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
+        if (uf_torch_load(path, tries[i][0], tries[i][1], d, i ? &ignored : &first) == 0) {
+            if (uf_tensor_dict_get(d, "conv1.weight"))
+                return 0;
+            uf_tensor_dict_free(d);
+            if (i == 0)
+                snprintf(first.msg, sizeof first.msg, "%s: no conv1.weight at the top level", path);
+        }
+    }
+    return uf_fail(e, "%s; nor a ResNet state dict under state_dict (prefix module.encoder_q., module. or none)",
+                   first.msg);
+}
+
+static const uf_array *dict_lookup(void *ctx, const char *name, int *status, uf_err *e)
+{
+    (void)status;
+    (void)e;
+    const uf_tensor *t = uf_tensor_dict_get(ctx, name);
+    return t ? &t->a : NULL;
+}
+
+int uf_model_load_dict(uf_model *m, const uf_tensor_dict *d, const char *source, int require_heads, uf_err *e)
+{
+    return uf_model_load_named(m, dict_lookup, (void *)d, source, require_heads, e);
+}
