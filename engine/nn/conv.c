@@ -314,11 +314,22 @@ static int carve(const uf_conv_dims *d, int grads, int dcol, uf_ws *ws, conv_ws 
     return 0;
 }
 
+/* One tile of output rows: im2col, then y[rows] = w col + beta y[rows]. */
+static void forward_tile(const uf_conv_dims *d, const conv_ws *c, const float *w, const float *x, float *y,
+                         float beta, int ti)
+{
+    const int ckl = d->c * d->ntap, rows = d->n * d->ho, p = rows * d->wo;
+    int r0 = ti * c->rows, r1 = r0 + c->rows < rows ? r0 + c->rows : rows, t = (r1 - r0) * d->wo;
+    float *col = c->col + (size_t)uf_thread_id() * c->tile;
+    im2col(d, x, r0, r1, c->masks, (size_t)c->rows * d->wo, col);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->k, t, ckl, 1, w, ckl, col, t, beta,
+                y + (size_t)r0 * d->wo, p);
+}
+
 /* y = conv(x) + beta y */
 static int forward(const uf_conv_dims *d, const float *w, const float *x, float *y, float beta, uf_ws *ws, uf_err *e)
 {
-    const int ckl = d->c * d->ntap, rows = d->n * d->ho;
-    const int p = rows * d->wo;
+    const int p = d->n * d->ho * d->wo;
     if (is_pointwise(d)) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->k, p, d->c, 1, w, d->c, x, p, beta, y, p);
         return 0;
@@ -330,13 +341,17 @@ static int forward(const uf_conv_dims *d, const float *w, const float *x, float 
         gather_taps(d, w, c.wl);
         w = c.wl;
     }
-#pragma omp parallel for schedule(static) num_threads(c.thr) if (c.thr > 1)
-    for (int ti = 0; ti < c.tiles; ti++) {
-        int r0 = ti * c.rows, r1 = r0 + c.rows < rows ? r0 + c.rows : rows, t = (r1 - r0) * d->wo;
-        float *col = c.col + (size_t)uf_thread_id() * c.tile;
-        im2col(d, x, r0, r1, c.masks, (size_t)c.rows * d->wo, col);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->k, t, ckl, 1, w, ckl, col, t, beta,
-                    y + (size_t)r0 * d->wo, p);
+    /* Tiles run on the threads with single-threaded sgemm, or one at a time
+     * with OpenBLAS threading inside. Never wrap the serial loop in an
+     * inactive parallel region: OpenBLAS's own region would then nest and
+     * create fresh threads on every call (hundreds per training step). */
+    if (c.thr > 1) {
+#pragma omp parallel for schedule(static) num_threads(c.thr)
+        for (int ti = 0; ti < c.tiles; ti++)
+            forward_tile(d, &c, w, x, y, beta, ti);
+    } else {
+        for (int ti = 0; ti < c.tiles; ti++)
+            forward_tile(d, &c, w, x, y, beta, ti);
     }
     return 0;
 }
@@ -364,6 +379,24 @@ static int backward_data_as_conv(const uf_conv_dims *d, const float *w, const fl
     uf_conv_dims t;
     uf_conv_dims_set(&t, d->n, d->k, d->h, d->w, d->c, d->ks, 1, d->pad);
     return forward(&t, wt, dy, dx, accumulate ? 1.0f : 0.0f, ws, e);
+}
+
+/* One tile of rows: the weight gradient into the thread's partial (or dwl),
+ * and with dx_col the input gradient through col2im. */
+static void backward_tile(const uf_conv_dims *d, const conv_ws *c, const float *wl, const float *x, const float *dy,
+                          float *dwl, float *dx_col, int ti)
+{
+    const int ckl = d->c * d->ntap, rows = d->n * d->ho, p = rows * d->wo;
+    const size_t wsize = (size_t)d->k * ckl;
+    int r0 = ti * c->rows, r1 = r0 + c->rows < rows ? r0 + c->rows : rows, t = (r1 - r0) * d->wo;
+    const float *dyt = dy + (size_t)r0 * d->wo;
+    float *col = c->col + (size_t)uf_thread_id() * c->tile, *dwk = c->dwt ? c->dwt + uf_thread_id() * wsize : dwl;
+    im2col(d, x, r0, r1, c->masks, (size_t)c->rows * d->wo, col);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->k, ckl, t, 1, dyt, p, col, t, 1, dwk, ckl);
+    if (dx_col) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ckl, t, d->k, 1, wl, ckl, dyt, p, 0, c->dcol, t);
+        col2im(d, c->dcol, r0, r1, c->masks, (size_t)c->rows * d->wo, dx_col);
+    }
 }
 
 int uf_conv_backward(const uf_conv_dims *d, const float *w, const float *x, const float *dy, float *dw, float *dx,
@@ -397,17 +430,13 @@ int uf_conv_backward(const uf_conv_dims *d, const float *w, const float *x, cons
     const size_t wsize = (size_t)d->k * ckl;
     if (c.dwt)
         memset(c.dwt, 0, sizeof(float) * wsize * c.thr);
-#pragma omp parallel for schedule(static) num_threads(c.thr) if (c.thr > 1)
-    for (int ti = 0; ti < c.tiles; ti++) {
-        int r0 = ti * c.rows, r1 = r0 + c.rows < rows ? r0 + c.rows : rows, t = (r1 - r0) * d->wo;
-        const float *dyt = dy + (size_t)r0 * d->wo;
-        float *col = c.col + (size_t)uf_thread_id() * c.tile, *dwk = c.dwt ? c.dwt + uf_thread_id() * wsize : dwl;
-        im2col(d, x, r0, r1, c.masks, (size_t)c.rows * d->wo, col);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->k, ckl, t, 1, dyt, p, col, t, 1, dwk, ckl);
-        if (dx_col) {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ckl, t, d->k, 1, wl, ckl, dyt, p, 0, c.dcol, t);
-            col2im(d, c.dcol, r0, r1, c.masks, (size_t)c.rows * d->wo, dx_col);
-        }
+    if (c.thr > 1) { /* as in forward(): no inactive region around the serial loop */
+#pragma omp parallel for schedule(static) num_threads(c.thr)
+        for (int ti = 0; ti < c.tiles; ti++)
+            backward_tile(d, &c, wl, x, dy, dwl, dx_col, ti);
+    } else {
+        for (int ti = 0; ti < c.tiles; ti++)
+            backward_tile(d, &c, wl, x, dy, dwl, dx_col, ti);
     }
     for (int k = 0; c.dwt && k < c.thr; k++) /* the threads' partial sums, in a fixed order */
 #pragma omp simd
