@@ -336,17 +336,11 @@ int uf_job_double(const uf_manifest *m, const int *coords, const char *key, doub
 
 int uf_job_long(const uf_manifest *m, const int *coords, const char *key, long def, long *out, uf_err *e)
 {
-    char v[256];
-    int rc = uf_job_get(m, coords, key, 0, v, sizeof v, e);
-    if (rc < 0)
+    double v;
+    if (uf_job_double(m, coords, key, (double)def, &v, e))
         return -1;
-    if (rc == 1) {
-        *out = def;
-        return 0;
-    }
-    char *end;
-    *out = strtol(v, &end, 10);
-    if (end == v || *trim(end))
-        return uf_fail(e, "%s: %s = '%s' is not an integer", m->path, key, v);
+    if (v != (double)(long)v)
+        return uf_fail(e, "%s: %s = %g is not an integer", m->path, key, v);
+    *out = (long)v;
     return 0;
 }
