@@ -33,3 +33,53 @@ set_tests_properties(cli.kmeans_bad_input PROPERTIES LABELS "cli;mini")
 add_test(NAME mini.data_reader COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/data_reader.sh
          $<TARGET_FILE:uotft> ${UF_MINI_OUT}/world)
 set_tests_properties(mini.data_reader PROPERTIES LABELS "mini;data" FIXTURES_REQUIRED mini_world)
+
+# ---- pre-training, features, probes (issue 5, items 2-5) ----
+
+# MoCo v2 against torch: InfoNCE, the MLP head's backward, three whole steps
+add_test(NAME oracle.mini_moco_ref COMMAND ${UOTFT_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/oracle/mini_moco.py
+         ${UF_MINI_OUT}/moco-ref)
+set_tests_properties(oracle.mini_moco_ref PROPERTIES LABELS "oracle;mini" FIXTURES_SETUP mini_moco_ref)
+add_executable(test_mini_moco unit/test_mini_moco.c)
+target_link_libraries(test_mini_moco PRIVATE uotft_engine)
+add_test(NAME oracle.mini_moco COMMAND test_mini_moco ${UF_MINI_OUT}/moco-ref)
+set_tests_properties(oracle.mini_moco PROPERTIES LABELS "oracle;mini" FIXTURES_REQUIRED mini_moco_ref)
+
+# the loader's view seed (MoCo's two views) and mid-epoch start (resuming)
+uf_unit_test(test_mini_loader)
+set_tests_properties(unit.test_mini_loader PROPERTIES LABELS "unit;mini")
+
+# checkpoint extras (the note and extra tables the pre-training's state files carry)
+uf_unit_test(test_mini_ckpt)
+set_tests_properties(unit.test_mini_ckpt PROPERTIES LABELS "unit;mini")
+
+# pre-training: resumed and killed runs end bit-identical, bad states refused (reduced runs)
+add_test(NAME mini.pretrain_resume COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/pretrain_resume.sh
+         $<TARGET_FILE:uotft> ${UF_MINI_OUT}/world ${UF_MINI_OUT}/pretrain-resume)
+set_tests_properties(mini.pretrain_resume PROPERTIES LABELS mini FIXTURES_REQUIRED mini_world)
+
+# uotft features read back with numpy (the released means' layout), uotft probe against scikit-learn
+add_test(NAME oracle.mini_features COMMAND ${UOTFT_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/oracle/mini_features.py
+         $<TARGET_FILE:uotft> ${UF_MINI_OUT}/world ${UF_MINI_OUT}/features-oracle)
+set_tests_properties(oracle.mini_features PROPERTIES LABELS "oracle;mini" FIXTURES_REQUIRED mini_world)
+
+# bad input to pretrain, features, probe and the mini preparation: exit status, file and reason
+add_test(NAME cli.mini_bad_input COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/bad_input.sh
+         $<TARGET_FILE:uotft> ${UF_MINI_OUT}/world ${UF_MINI_OUT}/bad-input)
+set_tests_properties(cli.mini_bad_input PROPERTIES LABELS "cli;mini" FIXTURES_REQUIRED mini_world)
+
+# the committed backbones (results/mini/pretrain): their first 16 steps re-run bit for bit
+add_test(NAME mini.pretrain_committed COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/pretrain_committed.sh
+         $<TARGET_FILE:uotft> ${UF_MINI_OUT}/world ${PROJECT_SOURCE_DIR}/results/mini/pretrain
+         ${UF_MINI_OUT}/pretrain-committed)
+set_tests_properties(mini.pretrain_committed PROPERTIES LABELS mini FIXTURES_REQUIRED mini_world)
+
+# The mini tier's results (one test per manifest, so `ctest -R table4` runs both tiers),
+# regenerated from the committed backbones, equal the committed ones. mini.table4 prepares the
+# features and k-means the others read.
+foreach(name table4 fig4a selection backbones)
+  add_test(NAME mini.${name} COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/results.sh $<TARGET_FILE:uotft>
+           ${PROJECT_SOURCE_DIR} ${UF_MINI_OUT}/world ${UF_MINI_OUT}/results ${name})
+  set_tests_properties(mini.${name} PROPERTIES LABELS mini FIXTURES_REQUIRED "mini_world;mini_prepared")
+endforeach()
+set_tests_properties(mini.table4 PROPERTIES FIXTURES_SETUP mini_prepared FIXTURES_REQUIRED mini_world)

@@ -17,6 +17,9 @@ int bench_data(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_kmeans(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
+int cmd_pretrain(int argc, char **argv);
+int cmd_features(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 /* uotft bench kmeans (engine/cli/bench_kmeans.c); argv[0] is "kmeans" */
 int bench_kmeans(int argc, char **argv);
 /* uotft bench train|infer (engine/cli/bench_nn.c); argv[0] is the mode */

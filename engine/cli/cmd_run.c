@@ -10,7 +10,7 @@
 
 static const char *const help =
     "usage: uotft run [MANIFEST.ini ...] [--tier T[,T...]] [--check] [--out-root DIR] [--no-plot]\n"
-    "                 [--threads N]\n"
+    "                 [--set KEY=VALUE ...] [--threads N]\n"
     "\n"
     "Runs experiment manifests (one per table or figure, experiments/*.ini) for the given\n"
     "tiers: features (exact results from the released class means), mini (the paper in\n"
@@ -21,17 +21,20 @@ static const char *const help =
     "  results/<tier>/<name>.md    our numbers beside the paper's, and the difference\n"
     "  plots/<name>.png|svg        for manifests with a plot (features tier; other tiers\n"
     "                              under plots/<tier>/)\n"
+    "--set KEY=VALUE overrides a setting of every manifest run (repeatable), e.g. the mini\n"
+    "tier's folders: --set world=/tmp/mini --set features=/tmp/mini/features.\n"
     "--check compares with the paper's numbers in the manifest and exits with status 3 if\n"
     "any differs by more than the manifest's tolerance. Progress goes to stderr.\n"
     "Examples:  uotft run\n"
     "           uotft run --tier features\n"
     "           uotft run experiments/table4.ini --tier features --check\n";
 
-enum { O_TIER = 256, O_CHECK, O_OUT, O_NOPLOT, O_THREADS, O_HELP };
+enum { O_TIER = 256, O_CHECK, O_OUT, O_NOPLOT, O_SET, O_THREADS, O_HELP };
 
 static const struct option opts[] = {
     {"tier", required_argument, 0, O_TIER},    {"check", no_argument, 0, O_CHECK},
     {"out-root", required_argument, 0, O_OUT}, {"no-plot", no_argument, 0, O_NOPLOT},
+    {"set", required_argument, 0, O_SET},
     {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0},
 };
@@ -69,6 +72,7 @@ int cmd_run(int argc, char **argv)
     char *tiers = strdup("features,mini"); /* the main job */
     long threads = 0;
     int c, tier_given = 0;
+    char **set = calloc((size_t)argc, sizeof *set);
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -76,12 +80,14 @@ int cmd_run(int argc, char **argv)
         case O_CHECK: o.check = 1; break;
         case O_OUT: o.out_root = optarg; break;
         case O_NOPLOT: o.no_plot = 1; break;
-        case O_THREADS: if (cli_int(cmd, "--threads", optarg, 1, 1024, &threads)) return 2; break;
-        case O_HELP: fputs(help, stdout); free(tiers); return 0;
-        default: free(tiers); return cli_usage_error(cmd, "unrecognised option");
+        case O_SET: set[o.nset++] = optarg; break;
+        case O_THREADS: if (cli_int(cmd, "--threads", optarg, 1, 1024, &threads)) { free(tiers), free(set); return 2; } break;
+        case O_HELP: fputs(help, stdout); free(tiers), free(set); return 0;
+        default: free(tiers), free(set); return cli_usage_error(cmd, "unrecognised option");
         }
     }
     cli_set_threads(threads);
+    o.set = set;
     char **given = argv + optind, **all = NULL;
     int ngiven = argc - optind, nall = ngiven ? 0 : list_manifests(&all);
     int status = 0, ran = 0;
@@ -116,5 +122,6 @@ int cmd_run(int argc, char **argv)
         free(all[i]);
     free(all);
     free(tiers);
+    free(set);
     return status;
 }

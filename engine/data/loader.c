@@ -7,7 +7,7 @@
 #include "core/rng.h"
 #include "transform.h"
 
-enum { RNG_SHUFFLE = 0x5348554655ULL };
+enum { RNG_SHUFFLE = 0x5348554655ULL, RNG_VIEW = 0x56494557ULL };
 
 typedef struct slot {
     uf_batch b;
@@ -60,8 +60,8 @@ static int make_sample(const uf_loader *L, int row, float *dst, uf_err *e)
 {
     uf_image im, a = {0}, b = {0};
     int S = L->cfg.size, rc;
-    crop_ctx c = {{L->cfg.seed, (uint64_t)L->epoch, (uint64_t)row}, L->cfg.scale_min > 0 ? L->cfg.scale_min : 0.08,
-                  {0}};
+    uint64_t seed = L->cfg.view_seed ? uf_rng_u64(L->cfg.seed, RNG_VIEW, L->cfg.view_seed) : L->cfg.seed;
+    crop_ctx c = {{seed, (uint64_t)L->epoch, (uint64_t)row}, L->cfg.scale_min > 0 ? L->cfg.scale_min : 0.08, {0}};
     if (L->cfg.view == UF_VIEW_EVAL) {
         if (uf_dataset_image(L->ds, row, &im, e))
             return -1;
@@ -72,6 +72,11 @@ static int make_sample(const uf_loader *L, int row, float *dst, uf_err *e)
         rc = uf_crop(&im, 0, c.p.left, c.p.h, c.p.w, &a, e) || uf_resize(&a, S, S, &b, e);
         if (!rc && uf_flip_sample(c.d) && !L->cfg.no_flip)
             uf_hflip(&b);
+        if (!rc && L->cfg.jitter > 0) {
+            uf_jitter j;
+            uf_jitter_sample(L->cfg.jitter, 0.8, c.d, &j);
+            uf_jitter_apply(&b, &j);
+        }
         if (!rc && L->cfg.view == UF_VIEW_STRONG) {
             uf_randaug ra;
             uf_randaug_sample(S, S, 2, 10, S / 2, c.d, &ra);
@@ -169,7 +174,9 @@ int uf_loader_open(uf_loader **out, const uf_dataset *ds, const uf_loader_cfg *c
     return 0;
 }
 
-void uf_loader_start(uf_loader *L, int epoch)
+void uf_loader_start(uf_loader *L, int epoch) { uf_loader_start_at(L, epoch, 0); }
+
+void uf_loader_start_at(uf_loader *L, int epoch, int first)
 {
     pthread_mutex_lock(&L->mu);
     /* abandon what is left of the previous epoch and wait for the items in flight */
@@ -190,8 +197,9 @@ void uf_loader_start(uf_loader *L, int epoch)
         L->order[i] = L->order[j];
         L->order[j] = t;
     }
-    L->consumed = 0;
-    L->next_item = 0;
+    first = first < 0 ? 0 : first > L->nbatch ? L->nbatch : first;
+    L->consumed = first;
+    L->next_item = (long)first * L->cfg.batch;
     pthread_cond_broadcast(&L->work);
     pthread_mutex_unlock(&L->mu);
 }

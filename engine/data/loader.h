@@ -27,6 +27,11 @@ typedef struct uf_loader_cfg {
     uint64_t seed;
     double scale_min; /* RandomResizedCrop's smallest area fraction; 0: torchvision's 0.08 */
     int no_flip;      /* no horizontal flips (glyphs: a mirrored letter is another class) */
+    double jitter;      /* > 0: after the crop, RandomApply(ColorJitter(brightness, contrast = jitter), 0.8)
+                           (uf_jitter_sample), as MoCo v2's colour jitter on gray images */
+    uint64_t view_seed; /* 0: augmentations drawn from seed; v > 0: from a seed derived from (seed, v),
+                           so loaders that differ only here give independent augmentations of the same
+                           rows in the same order (MoCo's query and key views) */
 } uf_loader_cfg;
 
 typedef struct uf_batch {
@@ -42,6 +47,9 @@ typedef struct uf_loader uf_loader;
 int uf_loader_open(uf_loader **L, const uf_dataset *ds, const uf_loader_cfg *cfg, uf_err *e);
 /* Starts epoch `epoch` (the workers begin at once); batches then come from uf_loader_next. */
 void uf_loader_start(uf_loader *L, int epoch);
+/* The same from batch `first` of the epoch on (a run resumed mid-epoch): the batches are those
+ * uf_loader_start's would be from there. */
+void uf_loader_start_at(uf_loader *L, int epoch, int first);
 /* The next batch of the epoch (valid until the next call), or NULL at the end of the epoch. */
 const uf_batch *uf_loader_next(uf_loader *L);
 /* Images skipped as corrupt in the current epoch, and the first reason. */

@@ -210,7 +210,7 @@ void uf_to_tensor(const uf_image *im, const float mean[3], const float std[3], f
 
 /* ---- sampling ---- */
 
-enum { RNG_RRC = 0x525243, RNG_FLIP = 0x464c4950, RNG_RANDAUG = 0x52414147 };
+enum { RNG_RRC = 0x525243, RNG_FLIP = 0x464c4950, RNG_RANDAUG = 0x52414147, RNG_JITTER = 0x4a4954 };
 
 static double draw(uf_draw d, uint64_t stream, int k)
 {
@@ -252,6 +252,15 @@ void uf_rrc_sample(int W, int H, double smin, double smax, double rmin, double r
 int uf_flip_sample(uf_draw d)
 {
     return draw(d, RNG_FLIP, 0) < 0.5;
+}
+
+void uf_jitter_sample(double j, double p, uf_draw d, uf_jitter *out)
+{
+    double lo = j < 1 ? 1 - j : 0;
+    out->apply = draw(d, RNG_JITTER, 0) < p;
+    out->contrast_first = draw(d, RNG_JITTER, 1) < 0.5;
+    out->brightness = lo + (1 + j - lo) * draw(d, RNG_JITTER, 2);
+    out->contrast = lo + (1 + j - lo) * draw(d, RNG_JITTER, 3);
 }
 
 void uf_randaug_sample(int W, int H, int n, int m, int cutout, uf_draw d, uf_randaug *p)
@@ -380,6 +389,23 @@ static void contrast(uf_image *im, double f)
     blend(im, &mean, DEG_CONST, f);
 }
 
+static void brightness(uf_image *im, double f)
+{
+    uint8_t black = 0;
+    blend(im, &black, DEG_CONST, f); /* degenerate: a black image */
+}
+
+void uf_jitter_apply(uf_image *im, const uf_jitter *j)
+{
+    if (!j->apply)
+        return;
+    if (j->contrast_first)
+        contrast(im, j->contrast);
+    brightness(im, j->brightness);
+    if (!j->contrast_first)
+        contrast(im, j->contrast);
+}
+
 static int sharpness(uf_image *im, double f, uf_err *e)
 {
     /* ImageFilter.SMOOTH: 3x3 kernel (1 1 1 / 1 5 1 / 1 1 1) / 13, borders copied */
@@ -469,11 +495,7 @@ int uf_ra_apply(uf_image *im, const uf_ra_op *o, uf_err *e)
     uint8_t lut[3][256];
     switch (o->op) {
     case UF_RA_AUTOCONTRAST: autocontrast(im); return 0;
-    case UF_RA_BRIGHTNESS: {
-        uint8_t black = 0;
-        blend(im, &black, DEG_CONST, fv9); /* degenerate: a black image */
-        return 0;
-    }
+    case UF_RA_BRIGHTNESS: brightness(im, fv9); return 0;
     case UF_RA_COLOR: return color(im, fv9, e);
     case UF_RA_CONTRAST: contrast(im, fv9); return 0;
     case UF_RA_EQUALIZE: equalize(im); return 0;

@@ -40,6 +40,16 @@ typedef struct uf_rrc {
 void uf_rrc_sample(int W, int H, double smin, double smax, double rmin, double rmax, uf_draw d, uf_rrc *p);
 int uf_flip_sample(uf_draw d);
 
+/* torchvision's RandomApply([ColorJitter(brightness=j, contrast=j)], p), MoCo v2's colour jitter
+ * less saturation and hue (no-ops on gray glyphs): factors uniform in [max(0, 1 - j), 1 + j], the
+ * two ops in a drawn order, each as PIL's ImageEnhance (a blend with black, with the mean gray). */
+typedef struct uf_jitter {
+    int apply, contrast_first;
+    double brightness, contrast;
+} uf_jitter;
+void uf_jitter_sample(double j, double p, uf_draw d, uf_jitter *out);
+void uf_jitter_apply(uf_image *im, const uf_jitter *j);
+
 /* FixMatch's RandAugmentMC op pool (fixmatch_augment_pool). */
 enum { UF_RA_AUTOCONTRAST, UF_RA_BRIGHTNESS, UF_RA_COLOR, UF_RA_CONTRAST, UF_RA_EQUALIZE, UF_RA_IDENTITY,
        UF_RA_POSTERIZE, UF_RA_ROTATE, UF_RA_SHARPNESS, UF_RA_SHEARX, UF_RA_SHEARY, UF_RA_SOLARIZE,

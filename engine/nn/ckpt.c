@@ -64,6 +64,12 @@ static void put_table(wbuf *b, const uf_params *p, const float *values)
 
 int uf_ckpt_save(const char *path, const uf_model *m, const uf_sgd *opt, const uf_train_state *ts, uf_err *e)
 {
+    return uf_ckpt_save_ex(path, m, opt, ts, NULL, e);
+}
+
+int uf_ckpt_save_ex(const char *path, const uf_model *m, const uf_sgd *opt, const uf_train_state *ts,
+                    const uf_ckpt_extra *x, uf_err *e)
+{
     wbuf b = {0};
     put_str(&b, m->arch.name);
     put_u32(&b, (uint32_t)m->nhead);
@@ -91,6 +97,10 @@ int uf_ckpt_save(const char *path, const uf_model *m, const uf_sgd *opt, const u
     if (opt->steps > 0)
         for (int i = 0; i < m->p.n; i++)
             put(&b, m->p.m + m->p.d[i].offset, sizeof(float) * m->p.d[i].count);
+    put_str(&b, x ? x->note : "");
+    put_u32(&b, x ? (uint32_t)x->ntables : 0);
+    for (int t = 0; x && t < x->ntables; t++)
+        put_table(&b, x->tables[t], x->tables[t]->w);
     char hex[65];
     if (b.oom || uf_sha256_mem(b.p, b.n, hex)) {
         free(b.p);
@@ -123,6 +133,7 @@ typedef struct rbuf {
     const char *path;
     uf_err *e;
     int bad;
+    uint32_t version;
 } rbuf;
 
 static int get(rbuf *r, void *x, size_t n)
@@ -188,15 +199,16 @@ static int open_ckpt(const char *path, char **buf, rbuf *r, uf_err *e)
         return uf_fail(e, "%s: not a uotft checkpoint (no %s header)", path, UF_CKPT_MAGIC);
     memcpy(&version, p + 8, 4);
     memcpy(&size, p + 16, 8);
-    if (version != UF_CKPT_VERSION)
-        return uf_fail(e, "%s: checkpoint version %u, this build reads version %d", path, version, UF_CKPT_VERSION);
+    if (version < 1 || version > UF_CKPT_VERSION)
+        return uf_fail(e, "%s: checkpoint version %u, this build reads versions 1 to %d", path, version,
+                       UF_CKPT_VERSION);
     if (size != len - HEADER)
         return uf_fail(e, "%s: truncated checkpoint (%zu payload bytes, header says %llu)", path, len - HEADER,
                        (unsigned long long)size);
     char hex[65];
     if (uf_sha256_mem(p + HEADER, size, hex) || memcmp(hex, p + 24, 64) != 0)
         return uf_fail(e, "%s: checkpoint checksum mismatch (corrupt file)", path);
-    *r = (rbuf){.p = p + HEADER, .n = size, .path = path, .e = e};
+    *r = (rbuf){.p = p + HEADER, .n = size, .path = path, .e = e, .version = version};
     return 0;
 }
 
@@ -234,6 +246,32 @@ int uf_ckpt_read_arch(const char *path, uf_arch *a, uf_head_spec *heads, int *nh
     return rc;
 }
 
+/* Skips a table whose layout the reader does not know (extras nobody asked for). */
+static void skip_table(rbuf *r)
+{
+    uint32_t n = get_u32(r);
+    for (uint32_t i = 0; i < n && !r->bad; i++) {
+        char name[UF_NAME_MAX];
+        get_str(r, name, sizeof name);
+        uint32_t ndim = get_u32(r);
+        uint64_t count = 1, left = r->n / sizeof(float);
+        int big = ndim > UF_PARAM_DIMS;
+        for (uint32_t k = 0; k < ndim && !big && !r->bad; k++) {
+            int64_t d = get_i64(r);
+            big = d < 0 || (d > 0 && count > left / (uint64_t)d);
+            count *= big ? 1 : (uint64_t)d;
+        }
+        get_u32(r);
+        get_u32(r);
+        if (!r->bad && (big || count > (r->n - r->pos) / sizeof(float))) {
+            uf_fail(r->e, "%s: malformed checkpoint (extra tensor '%s')", r->path, name);
+            r->bad = 1;
+        }
+        if (!r->bad)
+            r->pos += (size_t)count * sizeof(float);
+    }
+}
+
 static void read_table(rbuf *r, uf_params *p, const char *arch)
 {
     uint32_t n = get_u32(r);
@@ -269,6 +307,35 @@ static void read_table(rbuf *r, uf_params *p, const char *arch)
 }
 
 int uf_ckpt_load(const char *path, uf_model *m, uf_sgd *opt, uf_train_state *ts, uf_err *e)
+{
+    return uf_ckpt_load_ex(path, m, opt, ts, NULL, e);
+}
+
+/* Version 2's note and extra tables; x NULL skips them. */
+static void read_extra(rbuf *r, uf_ckpt_extra *x)
+{
+    char note[sizeof x->note];
+    note[0] = '\0';
+    uint32_t n = 0;
+    if (r->version >= 2) {
+        get_str(r, note, sizeof note);
+        n = get_u32(r);
+    }
+    if (!x) {
+        for (uint32_t t = 0; t < n && !r->bad; t++)
+            skip_table(r);
+        return;
+    }
+    strcpy(x->note, note);
+    if (!r->bad && n != (uint32_t)x->ntables) {
+        uf_fail(r->e, "%s: holds %u extra tables, the trainer expects %d", r->path, n, x->ntables);
+        r->bad = 1;
+    }
+    for (int t = 0; t < x->ntables && !r->bad; t++)
+        read_table(r, x->tables[t], "the trainer's extra table");
+}
+
+int uf_ckpt_load_ex(const char *path, uf_model *m, uf_sgd *opt, uf_train_state *ts, uf_ckpt_extra *x, uf_err *e)
 {
     char *buf = NULL;
     rbuf r;
@@ -315,6 +382,7 @@ int uf_ckpt_load(const char *path, uf_model *m, uf_sgd *opt, uf_train_state *ts,
     read_table(&r, &m->buf, m->arch.name);
     for (int i = 0; i < m->p.n && o.steps > 0; i++)
         get(&r, m->p.m + m->p.d[i].offset, sizeof(float) * m->p.d[i].count);
+    read_extra(&r, x);
     if (!r.bad && r.pos != r.n) {
         uf_fail(e, "%s: malformed checkpoint (%zu bytes after the last entry)", path, r.n - r.pos);
         r.bad = 1;
@@ -326,6 +394,20 @@ int uf_ckpt_load(const char *path, uf_model *m, uf_sgd *opt, uf_train_state *ts,
         *opt = o;
     if (ts)
         *ts = t;
+    return 0;
+}
+
+int uf_ckpt_load_model(const char *path, uf_model *m, uf_err *e)
+{
+    uf_arch a;
+    uf_head_spec heads[UF_MAX_HEADS];
+    int nh;
+    if (uf_ckpt_read_arch(path, &a, heads, &nh, e) || uf_model_create(m, &a, heads, nh, e))
+        return -1;
+    if (uf_ckpt_load(path, m, NULL, NULL, e)) {
+        uf_model_free(m);
+        return -1;
+    }
     return 0;
 }
 

@@ -14,4 +14,10 @@ int uf_xent_hard(int n, int k, const float *logits, const int *labels, float sca
 // logits: (N, K), targets: (N, K) -> loss = mean_n -sum_k t log softmax; dlogits: (N, K)
 double uf_xent_soft(int n, int k, const float *logits, const float *targets, float scale, float *dlogits);
 
+/* MoCo's InfoNCE: q = z / |z| row by row, logits [q . kpos, q queue^T] / t, cross-entropy with the
+ * positive key as class 0 (uf_xent_hard on the logits); dz is the gradient with respect to z. */
+// z: (N, D), kpos: (N, D), queue: (K, D), keys of unit length -> loss; dz: (N, D)
+int uf_infonce(int n, int d, int k, const float *z, const float *kpos, const float *queue, double t, float scale,
+               float *dz, double *loss, uf_err *e);
+
 #endif

@@ -249,6 +249,7 @@ void uf_model_free(uf_model *m)
     for (int k = 0; k < 3; k++)
         free(m->grad[k]);
     free(m->dfeat);
+    free(m->dhidden);
     free(m->poolarg);
     uf_ws_free(&m->ws);
     memset(m, 0, sizeof *m);
@@ -582,9 +583,12 @@ int uf_model_backward(uf_model *m, const float *const *dlogits, uf_err *e)
             m->grad[k] = aligned_alloc(64, al16(m->actmax) * sizeof(float));
         }
         free(m->dfeat);
-        m->dfeat = malloc(sizeof(float) * (size_t)n * F);
+        free(m->dhidden);
+        /* (N, F) each; the last block's output, (F, N, h, w), bounds N F whatever the batch */
+        m->dfeat = malloc(sizeof(float) * m->actmax);
+        m->dhidden = malloc(sizeof(float) * m->actmax);
         m->grad_cap = m->actmax;
-        if (!m->grad[0] || !m->grad[1] || !m->grad[2] || !m->dfeat) {
+        if (!m->grad[0] || !m->grad[1] || !m->grad[2] || !m->dfeat || !m->dhidden) {
             m->grad_cap = 0;
             return uf_fail(e, "out of memory for gradients of %s", m->arch.name);
         }
@@ -595,10 +599,16 @@ int uf_model_backward(uf_model *m, const float *const *dlogits, uf_err *e)
         const uf_head *H = &m->head[k];
         if (!dlogits[k])
             continue;
-        if (H->s.kind != UF_HEAD_LINEAR)
-            return uf_fail(e, "head '%s': the MLP head is for feature extraction only (no backward)", H->s.name);
-        uf_linear_backward(n, F, H->s.out, A + m->feat, pw(m, H->w0), dlogits[k], pg(m, H->w0), pg(m, H->b0),
-                           m->dfeat, 1);
+        if (H->s.kind == UF_HEAD_LINEAR) {
+            uf_linear_backward(n, F, H->s.out, A + m->feat, pw(m, H->w0), dlogits[k], pg(m, H->w0), pg(m, H->b0),
+                               m->dfeat, 1);
+            continue;
+        }
+        /* MLP: out = W2 relu(W0 feat + b0) + b2; the hidden activation kept is the ReLU's output */
+        uf_linear_backward(n, F, H->s.out, A + H->hidden, pw(m, H->w2), dlogits[k], pg(m, H->w2), pg(m, H->b2),
+                           m->dhidden, 0);
+        uf_relu_backward(m->dhidden, A + H->hidden, (size_t)n * F);
+        uf_linear_backward(n, F, F, A + m->feat, pw(m, H->w0), m->dhidden, pg(m, H->w0), pg(m, H->b0), m->dfeat, 1);
     }
     const uf_conv_dims *d = last_dims(m);
     uf_avgpool_backward(F, n, d->ho * d->wo, m->dfeat, m->grad[0]);
@@ -633,5 +643,5 @@ double uf_model_flops(const uf_model *m, int train)
     if (!train)
         return 2 * (conv + lin + mlp);
     /* backward: weight and input gradients, except the image's */
-    return 2 * (3 * conv - uf_conv_macs(&m->conv[0].d) + 3 * lin + mlp);
+    return 2 * (3 * conv - uf_conv_macs(&m->conv[0].d) + 3 * (lin + mlp));
 }

@@ -40,7 +40,7 @@ int uf_arch_feature_dim(const uf_arch *a);
 typedef enum uf_head_kind { UF_HEAD_LINEAR, UF_HEAD_MLP } uf_head_kind;
 
 /* A head on the pooled feature: "name.weight/.bias" (linear) or MoCo v2's
- * "name.0.*" Linear(F, F) -> ReLU -> "name.2.*" Linear(F, out) (forward only). */
+ * "name.0.*" Linear(F, F) -> ReLU -> "name.2.*" Linear(F, out). */
 typedef struct uf_head_spec {
     char name[32];
     int out;
@@ -85,7 +85,7 @@ typedef struct uf_model {
     int n, h, w, keep;
     size_t xin, y0, r0, p0, feat, actmax, arena_cap;
     float *arena;
-    float *grad[3], *dfeat;
+    float *grad[3], *dfeat, *dhidden; /* dhidden: an MLP head's hidden gradient */
     size_t grad_cap;
     uint8_t *poolarg;             /* the stem max pool's arg-max offsets, kept for backward */
     size_t poolarg_cap;

@@ -1,5 +1,7 @@
 #include "sgd.h"
 
+#include <math.h>
+
 #include "par.h"
 
 void uf_sgd_step(uf_sgd *o, uf_params *p)
@@ -31,4 +33,10 @@ double uf_multistep_lr(double base, int epoch, const int *milestones, int n, dou
         if (epoch >= milestones[i])
             lr *= gamma;
     return lr;
+}
+
+double uf_cosine_lr(double base, int64_t t, int64_t total)
+{
+    const double pi = 3.14159265358979323846;
+    return base * (1 + cos(pi * (double)t / (double)total)) / 2;
 }

@@ -26,4 +26,7 @@ void uf_sgd_step(uf_sgd *o, uf_params *p);
 /* torch.optim.lr_scheduler.MultiStepLR: base * gamma^(number of milestones <= epoch). */
 double uf_multistep_lr(double base, int epoch, const int *milestones, int n, double gamma);
 
+/* torch.optim.lr_scheduler.CosineAnnealingLR with eta_min 0, stepped per iteration: t of total. */
+double uf_cosine_lr(double base, int64_t t, int64_t total);
+
 #endif

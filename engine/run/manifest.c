@@ -67,6 +67,28 @@ static int on_entry(void *user, const char *section, const char *key, const char
     return 1;
 }
 
+int uf_manifest_set(uf_manifest *m, const char *assignment, uf_err *e)
+{
+    const char *eq = strchr(assignment, '=');
+    char key[256];
+    if (!eq || eq == assignment || (size_t)(eq - assignment) >= sizeof key)
+        return uf_fail(e, "'%s': expected KEY=VALUE", assignment);
+    memcpy(key, assignment, (size_t)(eq - assignment));
+    key[eq - assignment] = '\0';
+    char *k = trim(key);
+    for (int a = 0; a < m->naxes; a++)
+        if (strcmp(m->axes[a].name, k) == 0)
+            return uf_fail(e, "'%s': %s is a grid axis of %s, not a setting", assignment, k, m->path);
+    uf_kv *old = find(m, "--set", k);
+    if (old) {
+        free(old->value);
+        old->value = strdup(eq + 1);
+        return 0;
+    }
+    parse_ctx ctx = {m, ""};
+    return on_entry(&ctx, "--set", k, eq + 1) ? 0 : uf_fail(e, "out of memory");
+}
+
 /* Splits a comma/newline list into trimmed, non-empty items. */
 static int split_list(const char *list, char ***out)
 {
@@ -217,8 +239,8 @@ static const char *lookup(const uf_manifest *m, const int *coords, const char *k
             return m->axes[a].values[coords[a]];
     char tsec[128], sk[512];
     snprintf(tsec, sizeof tsec, "tier.%s", m->tier);
-    const char *sections[2] = {tsec, "settings"};
-    for (int s = 0; s < 2; s++) {
+    const char *sections[3] = {"--set", tsec, "settings"};
+    for (int s = 0; s < 3; s++) {
         for (int a = 0; a < m->naxes; a++) {
             snprintf(sk, sizeof sk, "%s.%s", key, m->axes[a].values[coords[a]]);
             const char *v = uf_manifest_raw(m, sections[s], sk);

@@ -9,6 +9,7 @@
  *                 that axis's values for this tier
  *   [paper]       ROW/COL = number   the paper's value for a report cell
  *
+ * Settings given on the command line (uf_manifest_set) come first of all.
  * A setting key may end in ".<axis value>" to apply only to jobs with that
  * value (concept.cub = bird). Values may use {key} to substitute an axis value
  * or another setting, and path settings may list alternatives "a | b": the
@@ -47,6 +48,9 @@ typedef struct uf_manifest {
 int uf_manifest_load(const char *path, const char *tier, uf_manifest *m, uf_err *e);
 void uf_manifest_free(uf_manifest *m);
 
+/* Overrides a setting for every job, before [tier.T] and [settings] (uotft run --set KEY=VALUE);
+ * grid axes cannot be overridden. */
+int uf_manifest_set(uf_manifest *m, const char *assignment, uf_err *e);
 /* Raw value of section/key, or NULL. */
 const char *uf_manifest_raw(const uf_manifest *m, const char *section, const char *key);
 /* [experiment] key, or def. */
@@ -58,7 +62,7 @@ long uf_manifest_njobs(const uf_manifest *m);
 /* coords[a] = index into axes[a].values for job j. */
 void uf_manifest_job(const uf_manifest *m, long j, int *coords);
 
-/* A job's view of the settings: axis values, then [tier.T], then [settings],
+/* A job's view of the settings: axis values, then overrides, [tier.T], [settings],
  * each tried with ".<axis value>" suffixes first. Fills buf with the value
  * after {key} substitution; returns 0, or -1 with e set when the key is
  * missing (only if required) or a substitution fails. Returns 1 when an

@@ -10,9 +10,10 @@
 
 #include "../core/fileio.h"
 #include "../core/parallel.h"
+#include "prepare.h"
 #include "task.h"
 
-static const uf_task *const tasks[] = {&uf_task_recall, &uf_task_selection};
+static const uf_task *const tasks[] = {&uf_task_recall, &uf_task_selection, &uf_task_probe};
 
 const uf_task *uf_task_find(const char *name)
 {
@@ -61,7 +62,11 @@ static int write_report(const uf_run_ctx *ctx, const uf_task *task, const char *
     code_version(m->root, version, sizeof version);
     time_t now = time(NULL);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&now));
-    fprintf(o.f, "# %s\n\n", uf_manifest_meta(m, "title", uf_manifest_meta(m, "name", "")));
+    int coords[UF_MAX_AXES] = {0};
+    char title[1024];
+    if (uf_job_get(m, coords, "title", 0, title, sizeof title, e) != 0) /* the tier's own title, if any */
+        snprintf(title, sizeof title, "%s", uf_manifest_meta(m, "title", uf_manifest_meta(m, "name", "")));
+    fprintf(o.f, "# %s\n\n", title);
     const char *notes = uf_manifest_meta(m, "notes", NULL);
     if (notes)
         fprintf(o.f, "%s\n", notes);
@@ -123,10 +128,25 @@ int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_
     *mismatches = 0;
     if (uf_manifest_load(path, o->tier, &m, e))
         return -1;
+    for (int i = 0; i < o->nset; i++)
+        if (uf_manifest_set(&m, o->set[i], e)) {
+            uf_wrap(e, "--set: ");
+            uf_manifest_free(&m);
+            return -1;
+        }
     const char *name = uf_manifest_meta(&m, "name", "");
     const uf_task *task = uf_task_find(uf_manifest_meta(&m, "task", ""));
     if (!task) {
-        uf_fail(e, "%s: unknown task '%s' (recall, selection)", path, uf_manifest_meta(&m, "task", ""));
+        uf_fail(e, "%s: unknown task '%s' (recall, selection, probe)", path, uf_manifest_meta(&m, "task", ""));
+        uf_manifest_free(&m);
+        return -1;
+    }
+    /* the tier's preparation (prepare.h), and its own plot script (empty: none) and title */
+    int coords[UF_MAX_AXES] = {0};
+    char prep[64], plot_tier[4096];
+    int has_prep = uf_job_get(&m, coords, "prepare", 0, prep, sizeof prep, e);
+    int has_plot = has_prep < 0 ? -1 : uf_job_get(&m, coords, "plot", 0, plot_tier, sizeof plot_tier, e);
+    if (has_prep < 0 || has_plot < 0 || (has_prep == 0 && uf_prepare(prep, &m, e))) {
         uf_manifest_free(&m);
         return -1;
     }
@@ -140,7 +160,7 @@ int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_
         cols[nc++] = task->cols[c];
     uf_table_init(&ctx.table, nc, cols);
 
-    int rc = -1, coords[UF_MAX_AXES];
+    int rc = -1;
     long njobs = uf_manifest_njobs(&m);
     double t0 = uf_now();
     for (long j = 0; j < njobs; j++) {
@@ -165,8 +185,8 @@ int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_
     if (uf_table_write_csv(&ctx.table, csv, e) || write_report(&ctx, task, md, wall, e))
         goto out;
     fprintf(stderr, "[%s] wrote %s and %s\n", name, csv, md);
-    const char *plot = uf_manifest_meta(&m, "plot", NULL);
-    if (plot && !o->no_plot) {
+    const char *plot = has_plot == 0 ? plot_tier : uf_manifest_meta(&m, "plot", NULL);
+    if (plot && *plot && !o->no_plot) {
         char script[4200], base[4200];
         snprintf(script, sizeof script, "%s/%s", m.root, plot);
         /* the features tier's figures are the paper's own: plots/<name>; other tiers get a subfolder */

@@ -11,6 +11,8 @@ typedef struct uf_run_opts {
     const char *out_root; /* NULL: the project root of the manifest */
     int check;            /* compare with [paper]; mismatches counted */
     int no_plot;
+    int nset;
+    char *const *set; /* KEY=VALUE settings overriding the manifest's (uf_manifest_set) */
 } uf_run_opts;
 
 /* Returns 0 when everything was written (and, with check, *mismatches says

@@ -34,6 +34,7 @@ void uf_run_add_row(uf_run_ctx *ctx, const int *coords, const char *const *value
 /* Tasks, one file each. */
 extern const uf_task uf_task_recall;    /* task_select.c: concept recall of a selection */
 extern const uf_task uf_task_selection; /* task_select.c: what was picked, per target */
+extern const uf_task uf_task_probe;     /* task_probe.c: linear probe of a backbone's features */
 
 /* Reports shared by tasks whose rows are (metric, value, paper, diff). */
 int uf_report_pivot(const uf_run_ctx *ctx, FILE *md, uf_err *e);

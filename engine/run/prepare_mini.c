@@ -1,0 +1,446 @@
+/* The mini tier's preparation (prepare.h): world, backbones, features, k-means. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/fileio.h"
+#include "core/parallel.h"
+#include "core/sha256.h"
+#include "core/tsv.h"
+#include "features/extract.h"
+#include "features/kmeans.h"
+#include "io/npy.h"
+#include "nn/ckpt.h"
+#include "prepare.h"
+#include "train/pretrain.h"
+
+/* The mini world's targets (datasets/mini/README.md). */
+static const char *const targets[] = {"digits", "fashion", "hand", "mix"};
+#define NTARGETS 4
+#define MAX_OUTPUTS 32
+
+static void say(const char *fmt, const char *a, double t0)
+{
+    fprintf(stderr, "[prepare mini] ");
+    fprintf(stderr, fmt, a);
+    fprintf(stderr, " (%.1f s)\n", uf_now() - t0);
+}
+
+/* ---- stamps: what a folder was made from, and the sha256 of each output ---- */
+
+/* 1 when dir/stamp.tsv records `source` and every file it lists still has its sum. */
+static int stamp_ok(const char *dir, const char *source)
+{
+    char path[4200], file[4400], hex[65];
+    uf_tsv t;
+    uf_err e;
+    snprintf(path, sizeof path, "%s/stamp.tsv", dir);
+    if (!uf_is_file(path) || uf_tsv_read(path, &t, &e))
+        return 0;
+    int ok = t.ncols == 2 && t.nrows > 1 && strcmp(uf_tsv_at(&t, 0, 0), "source") == 0 &&
+             strcmp(uf_tsv_at(&t, 0, 1), source) == 0;
+    for (int r = 1; ok && r < t.nrows; r++) {
+        snprintf(file, sizeof file, "%s/%s", dir, uf_tsv_at(&t, r, 0));
+        ok = uf_sha256_file(file, hex, &e) == 0 && strcmp(hex, uf_tsv_at(&t, r, 1)) == 0;
+    }
+    uf_tsv_free(&t);
+    return ok;
+}
+
+static int stamp_write(const char *dir, const char *source, char files[][128], int n, uf_err *e)
+{
+    char path[4200], hex[65];
+    uf_out o;
+    snprintf(path, sizeof path, "%s/stamp.tsv", dir);
+    if (uf_out_open(&o, path, e))
+        return -1;
+    fprintf(o.f, "file\tsha256\nsource\t%s\n", source);
+    for (int i = 0; i < n; i++) {
+        char file[4400];
+        snprintf(file, sizeof file, "%s/%s", dir, files[i]);
+        if (uf_sha256_file(file, hex, e)) {
+            uf_out_abort(&o);
+            return -1;
+        }
+        fprintf(o.f, "%s\t%s\n", files[i], hex);
+    }
+    return uf_out_commit(&o, e);
+}
+
+static int copy_file(const char *from, const char *to, uf_err *e)
+{
+    char *buf;
+    size_t len;
+    uf_out o;
+    if (uf_read_file(from, &buf, &len, e))
+        return -1;
+    int rc = uf_out_open(&o, to, e);
+    if (rc == 0) {
+        fwrite(buf, 1, len, o.f);
+        rc = uf_out_commit(&o, e);
+    }
+    free(buf);
+    return rc;
+}
+
+/* ---- 1. the world ---- */
+
+/* 0 when every file SHA256SUMS lists has its sum; else -1 naming the first that does not. */
+static int world_verify(const char *world, uf_err *e)
+{
+    char path[4200], *buf;
+    size_t len;
+    snprintf(path, sizeof path, "%s/SHA256SUMS", world);
+    if (uf_read_file(path, &buf, &len, e))
+        return -1;
+    int rc = 0, files = 0;
+    for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line && !rc; line = strtok_r(NULL, "\n", &save)) {
+        char hex[65], file[4400];
+        if (strlen(line) < 67 || line[64] != ' ' || line[65] != ' ') {
+            rc = uf_fail(e, "%s: malformed line '%.80s'", path, line);
+            break;
+        }
+        snprintf(file, sizeof file, "%s/%s", world, line + 66);
+        if (uf_sha256_file(file, hex, e) || memcmp(hex, line, 64) != 0)
+            rc = uf_fail(e, "%s: missing or changed (SHA256SUMS)", file);
+        files++;
+    }
+    free(buf);
+    if (!rc && files == 0)
+        rc = uf_fail(e, "%s: lists no file", path);
+    return rc;
+}
+
+static int world_build(const uf_mini_paths *p, uf_err *e)
+{
+    char exe[4096], cmd[13000];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return uf_fail(e, "cannot find this executable's folder (for uotft-mkmini)");
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0';
+    if (strchr(exe, '\'') || strchr(p->root, '\'') || strchr(p->world, '\''))
+        return uf_fail(e, "paths with quotes are not supported for building the mini world");
+    snprintf(cmd, sizeof cmd, "sh '%s/datasets/mini/build' --out '%s' --bin '%s/uotft-mkmini' >&2", p->root, p->world,
+             exe);
+    if (system(cmd) != 0)
+        return uf_fail(e, "datasets/mini/build failed (see above); it needs the packages of ci/apt-packages.txt");
+    return world_verify(p->world, e);
+}
+
+/* ---- 2. the backbones ---- */
+
+typedef struct shown {
+    const char *name;
+    double last;
+} shown;
+
+static void progress(void *ctx, const uf_pretrain_progress *pr)
+{
+    shown *s = ctx;
+    if (!pr->done && pr->elapsed - s->last < 10)
+        return;
+    s->last = pr->elapsed;
+    fprintf(stderr, "[prepare mini] pretrain %s: step %lld/%lld, epoch %d/%d, loss %.4f | %.0f img/s, ETA %.0f s\n",
+            s->name, (long long)pr->step, (long long)pr->total, pr->epoch + 1, pr->epochs, pr->loss,
+            pr->images_per_s, pr->eta);
+}
+
+/* ckpt: the committed checkpoint when there is one (it must load), else the one trained here. */
+static int backbone(const uf_mini_paths *p, uf_pretrain_method method, const char *name, char *ckpt, size_t n,
+                    uf_err *e)
+{
+    double t0 = uf_now();
+    snprintf(ckpt, n, "%s/%s.ckpt", p->committed, name);
+    if (uf_is_file(ckpt)) {
+        uf_model m;
+        if (uf_ckpt_load_model(ckpt, &m, e))
+            return uf_wrap(e, "the committed backbone: ");
+        uf_model_free(&m);
+        say("%s: the committed checkpoint", ckpt, t0);
+        return 0;
+    }
+    uf_pretrain_cfg c;
+    uf_pretrain_defaults(&c, method);
+    c.data_root = p->world;
+    shown s = {name, -1e9};
+    c.progress = progress;
+    c.progress_ctx = &s;
+    int finished;
+    if (uf_pretrain(&c, p->pretrain, name, &finished, e))
+        return -1;
+    snprintf(ckpt, n, "%s/%s.ckpt", p->pretrain, name);
+    say("pretrain %s: done", name, t0);
+    return 0;
+}
+
+/* ---- 3. features ---- */
+
+typedef struct feature_job {
+    const char *folder;
+    int model;     /* 0 supervised, 1 MoCo, -1 random initialisation */
+    int mlp;       /* the MLP head's output instead of the pooled feature */
+    int probe;     /* the pool's test split too (linear probe) */
+    int select;    /* the targets' training splits too (selection) */
+} feature_job;
+
+static const feature_job feature_jobs[] = {
+    {"supervised", 0, 0, 1, 1},
+    {"moco-v2", 1, 1, 0, 1},
+    {"moco-v2-backbone", 1, 0, 1, 0},
+    {"random", -1, 0, 1, 0},
+};
+
+static int features(const uf_mini_paths *p, const feature_job *j, const char *ckpt, const char *world_sum,
+                    uf_err *e)
+{
+    double t0 = uf_now();
+    char dir[4200], source[1024], hex[65], files[MAX_OUTPUTS][128];
+    snprintf(dir, sizeof dir, "%s/%s", p->features, j->folder);
+    uf_pretrain_cfg d;
+    uf_pretrain_defaults(&d, UF_PRETRAIN_SUPERVISED);
+    if (j->model >= 0 && uf_sha256_file(ckpt, hex, e))
+        return -1;
+    snprintf(source, sizeof source, "model=%s%s output=%s size=%d world=%s", j->model >= 0 ? "sha256:" : "random:",
+             j->model >= 0 ? hex : d.arch, j->mlp ? "mlp" : "pooled", d.size, world_sum);
+    if (stamp_ok(dir, source)) {
+        say("features %s: verified", j->folder, t0);
+        return 0;
+    }
+    uf_model m;
+    uf_arch a;
+    if (j->model >= 0 ? uf_ckpt_load_model(ckpt, &m, e)
+                      : uf_arch_parse(d.arch, &a, e) || uf_model_create(&m, &a, NULL, 0, e))
+        return -1;
+    if (j->model < 0)
+        uf_model_init_weights(&m, 0);
+    uf_extract_cfg c = {.size = d.size, .batch = 256, .loader_threads = 2, .head = j->mlp ? 0 : -1};
+    if (j->mlp && (m.nhead < 1 || m.head[0].s.kind != UF_HEAD_MLP)) {
+        uf_model_free(&m);
+        return uf_fail(e, "%s: no MLP head", ckpt);
+    }
+    int nf = 0, rc = 0;
+    const char *sets[1 + NTARGETS] = {"pool"};
+    for (int t = 0; t < NTARGETS; t++)
+        sets[1 + t] = targets[t];
+    for (int s = 0; s < (j->select ? 1 + NTARGETS : 1) && !rc; s++)
+        for (int test = 0; test <= (s == 0 && j->probe) && !rc; test++) {
+            const char *split = test ? "test" : "train";
+            if ((rc = uf_features_mini(&m, p->world, sets[s], split, &c, dir, e)))
+                break;
+            snprintf(files[nf++], 128, "%s-%s.features.npy", sets[s], split);
+            snprintf(files[nf++], 128, "%s-%s.labels.npy", sets[s], split);
+            if (!test) {
+                snprintf(files[nf++], 128, "%s.means.npy", sets[s]);
+                snprintf(files[nf++], 128, "%s.counts.npy", sets[s]);
+            }
+        }
+    uf_model_free(&m);
+    char from[4200], to[4300];
+    snprintf(from, sizeof from, "%s/pool-classes.tsv", p->world);
+    snprintf(to, sizeof to, "%s/pool-classes.tsv", dir);
+    snprintf(files[nf++], 128, "pool-classes.tsv");
+    if (rc || copy_file(from, to, e) || stamp_write(dir, source, files, nf, e))
+        return -1;
+    say("features %s: extracted", j->folder, t0);
+    return 0;
+}
+
+/* ---- 4. k-means ---- */
+
+/* pool-classes.tsv of the clusters: each named by its most frequent class, with that class's
+ * share of its images, and given the most frequent concept of its images. */
+static int cluster_table(const char *world, const char *path, const int *assign, const int *labels, int n, int k,
+                         uf_err *e)
+{
+    char cp[4200];
+    uf_tsv t;
+    snprintf(cp, sizeof cp, "%s/pool-classes.tsv", world);
+    if (uf_tsv_read(cp, &t, e))
+        return -1;
+    int cn = uf_tsv_col(&t, "name"), cc = uf_tsv_col(&t, "concept"), nc = t.nrows, ncon = 0, rc = 0;
+    /* concept id of every class; counts per (cluster, class) and (cluster, concept) */
+    int *cid = malloc(sizeof(int) * (size_t)nc), *cls = calloc((size_t)k * nc, sizeof(int));
+    int *con = calloc((size_t)k * nc, sizeof(int)), *size = calloc((size_t)k, sizeof(int));
+    const char **cname = malloc(sizeof(char *) * (size_t)nc);
+    if (cn < 0 || cc < 0)
+        rc = uf_fail(e, "%s: needs the columns name and concept", cp);
+    else if (!cid || !cls || !con || !size || !cname)
+        rc = uf_fail(e, "out of memory");
+    for (int l = 0; !rc && l < nc; l++) {
+        const char *c = uf_tsv_at(&t, l, cc);
+        cid[l] = 0;
+        while (cid[l] < ncon && strcmp(cname[cid[l]], c) != 0)
+            cid[l]++;
+        if (cid[l] == ncon)
+            cname[ncon++] = c;
+    }
+    for (int i = 0; !rc && i < n; i++) {
+        if (labels[i] < 0 || labels[i] >= nc) {
+            rc = uf_fail(e, "label %d outside the %d classes of %s", labels[i], nc, cp);
+            break;
+        }
+        cls[(size_t)assign[i] * nc + labels[i]]++;
+        con[(size_t)assign[i] * nc + cid[labels[i]]]++;
+        size[assign[i]]++;
+    }
+    uf_out o;
+    if (!rc && (rc = uf_out_open(&o, path, e)) == 0) {
+        fprintf(o.f, "index\tname\tconcept\tsize\tshare\n");
+        for (int c = 0; c < k; c++) {
+            const int *a = cls + (size_t)c * nc, *b = con + (size_t)c * nc;
+            int top = 0, topc = 0;
+            for (int l = 1; l < nc; l++)
+                top = a[l] > a[top] ? l : top;
+            for (int q = 1; q < ncon; q++)
+                topc = b[q] > b[topc] ? q : topc;
+            fprintf(o.f, "%d\t%s\t%s\t%d\t%.2f\n", c, uf_tsv_at(&t, top, cn), cname[topc], size[c],
+                    size[c] ? (double)a[top] / size[c] : 0);
+        }
+        rc = uf_out_commit(&o, e);
+    }
+    free(cid), free(cls), free(con), free(size), free(cname);
+    uf_tsv_free(&t);
+    return rc;
+}
+
+static int kmeans(const uf_mini_paths *p, const char *model, uf_err *e)
+{
+    double t0 = uf_now();
+    char src[4200], dir[4200], path[4400], stamp[4400], source[512], hex[65], files[MAX_OUTPUTS][128];
+    snprintf(src, sizeof src, "%s/%s", p->features, model);
+    snprintf(dir, sizeof dir, "%s/%s-kmeans", p->features, model);
+    snprintf(stamp, sizeof stamp, "%s/stamp.tsv", src);
+    uf_kmeans_params kp;
+    uf_kmeans_defaults(&kp);
+    if (uf_sha256_file(stamp, hex, e))
+        return -1;
+    snprintf(path, sizeof path, "%s/pool-train.features.npy", src);
+    uf_array X, L;
+    if (uf_npy_read(path, &X, e))
+        return -1;
+    snprintf(path, sizeof path, "%s/pool-train.labels.npy", src);
+    if (uf_npy_read(path, &L, e)) {
+        uf_array_free(&X);
+        return -1;
+    }
+    const int n = (int)X.shape[0], d = (int)X.shape[1];
+    int nclasses = 0;
+    for (int i = 0; i < n; i++)
+        nclasses = (int)uf_array_get(&L, (size_t)i) + 1 > nclasses ? (int)uf_array_get(&L, (size_t)i) + 1 : nclasses;
+    /* K = 2 x the pool's classes, as the paper's 2000 clusters for ImageNet's 1000 classes */
+    kp.k = 2 * nclasses;
+    snprintf(source, sizeof source, "features=sha256:%s k=%d iters=%d seed=%llu init=%s", hex, kp.k, kp.iters,
+             (unsigned long long)kp.seed, kp.init == UF_KMEANS_PLUSPLUS ? "k-means++" : "random");
+    int rc = 0, nf = 0;
+    if (stamp_ok(dir, source)) {
+        say("k-means %s: verified", model, t0);
+        goto out_arrays;
+    }
+    float *C = malloc(sizeof(float) * (size_t)kp.k * d);
+    int32_t *A = malloc(sizeof(int32_t) * (size_t)n);
+    int *ai = malloc(sizeof(int) * (size_t)n), *li = malloc(sizeof(int) * (size_t)n);
+    double *means = malloc(sizeof(double) * (size_t)kp.k * d);
+    int64_t *counts = malloc(sizeof(int64_t) * (size_t)kp.k);
+    uf_kmeans_info info;
+    if (X.dtype != UF_F32 || X.ndim != 2 || L.ndim != 1 || L.shape[0] != n)
+        rc = uf_fail(e, "%s: not the features and labels uotft features writes", src);
+    else if (!C || !A || !ai || !li || !means || !counts)
+        rc = uf_fail(e, "out of memory");
+    else
+        rc = uf_kmeans(X.data, n, d, &kp, C, A, &info, e);
+    for (int i = 0; !rc && i < n; i++) {
+        ai[i] = A[i];
+        li[i] = (int)uf_array_get(&L, (size_t)i);
+    }
+    if (!rc) {
+        uf_group_means(X.data, ai, n, d, kp.k, means, counts);
+        rc = uf_write_means(dir, "pool", means, counts, kp.k, d, e);
+        snprintf(files[nf++], 128, "pool.means.npy");
+        snprintf(files[nf++], 128, "pool.counts.npy");
+    }
+    for (int c = 0; !rc && c < kp.k; c++)
+        if (counts[c] == 0)
+            rc = uf_fail(e, "k-means of %s left cluster %d empty", src, c);
+    if (!rc) {
+        uf_array aa = {.dtype = UF_I32, .ndim = 1, .shape = {n}, .data = A};
+        snprintf(path, sizeof path, "%s/pool-assign.npy", dir);
+        snprintf(files[nf++], 128, "pool-assign.npy");
+        rc = uf_npy_write(path, &aa, e);
+    }
+    if (!rc) {
+        snprintf(path, sizeof path, "%s/pool-classes.tsv", dir);
+        snprintf(files[nf++], 128, "pool-classes.tsv");
+        rc = cluster_table(p->world, path, ai, li, n, kp.k, e);
+    }
+    for (int t = 0; t < NTARGETS && !rc; t++)
+        for (int w = 0; w < 2 && !rc; w++) {
+            char from[4400], to[4400];
+            snprintf(files[nf], 128, "%s.%s.npy", targets[t], w ? "counts" : "means");
+            snprintf(from, sizeof from, "%s/%s", src, files[nf]);
+            snprintf(to, sizeof to, "%s/%s", dir, files[nf++]);
+            rc = copy_file(from, to, e);
+        }
+    if (!rc)
+        rc = stamp_write(dir, source, files, nf, e);
+    free(C), free(A), free(ai), free(li), free(means), free(counts);
+    if (!rc) {
+        char what[128];
+        snprintf(what, sizeof what, "%s: K = %d, objective %.1f, %d iterations", model, kp.k, info.objective,
+                 info.iterations);
+        say("k-means %s", what, t0);
+    }
+out_arrays:
+    uf_array_free(&X);
+    uf_array_free(&L);
+    return rc;
+}
+
+int uf_prepare_mini(const uf_mini_paths *p, uf_err *e)
+{
+    double t0 = uf_now();
+    char sums[4200], world_sum[65], ckpt[2][4200];
+    if (world_verify(p->world, e) == 0) {
+        say("world %s: verified", p->world, t0);
+    } else {
+        say("world %s: building", p->world, t0);
+        if (world_build(p, e))
+            return -1;
+        say("world %s: built", p->world, t0);
+    }
+    snprintf(sums, sizeof sums, "%s/SHA256SUMS", p->world);
+    if (uf_sha256_file(sums, world_sum, e) ||
+        backbone(p, UF_PRETRAIN_SUPERVISED, "supervised", ckpt[0], sizeof ckpt[0], e) ||
+        backbone(p, UF_PRETRAIN_MOCO, "moco-v2", ckpt[1], sizeof ckpt[1], e))
+        return -1;
+    for (size_t j = 0; j < sizeof feature_jobs / sizeof feature_jobs[0]; j++) {
+        const feature_job *fj = &feature_jobs[j];
+        if (features(p, fj, fj->model >= 0 ? ckpt[fj->model] : NULL, world_sum, e))
+            return -1;
+    }
+    if (kmeans(p, "supervised", e) || kmeans(p, "moco-v2", e))
+        return -1;
+    say("%s", "ready", t0);
+    return 0;
+}
+
+int uf_prepare(const char *name, const uf_manifest *m, uf_err *e)
+{
+    if (strcmp(name, "mini") != 0)
+        return uf_fail(e, "%s: unknown preparation '%s' (mini)", m->path, name);
+    int coords[UF_MAX_AXES] = {0};
+    char world[4096], pretrain[4096], committed[4096], features[4096];
+    const char *keys[4] = {"world", "pretrain", "committed", "features"};
+    char *vals[4] = {world, pretrain, committed, features};
+    for (int k = 0; k < 4; k++) {
+        char v[2048];
+        if (uf_job_get(m, coords, keys[k], 1, v, sizeof v, e))
+            return -1;
+        snprintf(vals[k], 4096, "%s%s%s", v[0] == '/' ? "" : m->root, v[0] == '/' ? "" : "/", v);
+    }
+    uf_mini_paths p = {.root = m->root, .world = world, .pretrain = pretrain, .committed = committed,
+                       .features = features};
+    return uf_prepare_mini(&p, e);
+}

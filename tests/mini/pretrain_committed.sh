@@ -1,0 +1,32 @@
+#!/bin/sh
+# The committed backbones (results/mini/pretrain) are what `uotft pretrain` makes: each is re-run
+# with the committed run's settings (its checkpoint's note, thread count included) for its first
+# 16 steps, and every logged value of those steps (learning rate, loss) and the parameter hash at
+# steps 1, 2, 4, 8 and 16 must equal the committed log's, bit for bit. Float sums depend on the
+# thread count and on OpenBLAS's kernels for the CPU: the committed runs were made on the 2-core
+# AMD EPYC (Zen 4) of the project's machine.
+# usage: pretrain_committed.sh UOTFT WORLD COMMITTED_DIR WORK_DIR
+set -u
+uotft=$1 world=$2 committed=$3 w=$4
+rm -rf "$w"
+mkdir -p "$w"
+fail() { echo "FAIL: $*"; exit 1; }
+for name in supervised moco-v2; do
+  ckpt=$committed/$name.ckpt log=$committed/$name.log.tsv
+  [ -f "$ckpt" ] && [ -f "$log" ] || fail "$ckpt or $log missing"
+  note=$(strings -n 16 "$ckpt" | grep -m1 '^method=') || fail "$ckpt: no settings note"
+  method=$(echo "$note" | sed 's/^method=\([a-z]*\) .*/\1/')
+  threads=$(echo "$note" | sed 's/.* threads=\([0-9]*\).*/\1/')
+  "$uotft" pretrain --method "$method" --data "$world" --out "$w" --stop-after 16 --threads "$threads" --quiet ||
+    fail "$name: re-running 16 steps"
+  ours=$(strings -n 16 "$w/$name.state.ckpt" | grep -m1 '^method=')
+  [ "$ours" = "$note" ] || fail "$name: the defaults changed since the committed run:
+  committed: $note
+  now:       $ours"
+  head -17 "$log" > "$w/$name.committed16.tsv"
+  cmp "$w/$name.log.tsv" "$w/$name.committed16.tsv" || {
+    diff "$w/$name.committed16.tsv" "$w/$name.log.tsv" | head -6
+    fail "$name: the first 16 steps differ from the committed run"
+  }
+  echo "$name: 16 steps as committed ($threads threads), parameter hash at 16: $(awk -F'\t' '$1 == 16 {print $5}' "$log")"
+done
