@@ -15,6 +15,9 @@ from the float32 inputs. Into OUTDIR:
                       features, logits_fc, loss, grads/<name>
   features.npy logits_fc.npy logits_aux.npy loss.npy grads/<name>.npy
                       train mode (batch statistics), step 0
+  grads32_worst.npy   how far torch's own float32 train-mode gradients are
+                      from these float64 ones: the largest relative
+                      difference in norm over the parameters
   after/<name>.npy    running statistics after that forward
   losses.npy          the loss at each of STEPS steps of SGD (momentum 0.9,
                       Nesterov, weight decay 1e-4; backbone lr 0.002, heads
@@ -127,6 +130,7 @@ def sgd_run(dtype, record):
                 if "running" in k:
                     save("after/" + k, v)
             worst = max(((grads32[k] - p.grad).norm() / p.grad.norm()).item() for k, p in model.named_parameters())
+            save("grads32_worst", np.array([worst]))
             print("torch float32 vs float64, train-mode gradients: largest relative difference in norm %.2e" % worst)
             if worst > 3e-2:
                 sys.exit("ill-conditioned setting: torch's float32 gradients differ from float64 by %.2e" % worst)

@@ -6,10 +6,15 @@
  *    gradient to 1e-3 in norm and 1e-2 max (an isolated ReLU decision that
  *    float32 rounding flips moves single entries);
  *  - train mode: features, logits, loss and the updated running statistics
- *    to 1e-4 (max); every parameter gradient to 5e-2 in norm. With batch
- *    statistics over 4 images the flipped decisions spread over whole tensors:
- *    torch's own float32 gradients are up to ~2e-2 from float64 here (the
- *    oracle prints it), and a wrong gradient would be off by O(1);
+ *    to 1e-4 (max); every parameter gradient to 1e-3 in norm, or, for a model
+ *    whose float32 gradients cannot get that close, to F32_FACTOR times the
+ *    largest distance of torch's own float32 gradients from the float64
+ *    reference (the oracle's grads32_worst). With batch statistics over 4
+ *    images, pre-activations within float32 rounding of zero flip ReLU
+ *    decisions and the statistics spread each flip over whole tensors: for
+ *    ResNet-50 at 64 and 224 px torch's float32 gradients are 1.2-1.6e-2 from
+ *    float64, and ours as far (measured 2026-11-26: 1.02-1.04 times torch's);
+ *    everywhere else ours are within 7e-4. A wrong gradient is off by O(1);
  *  - STEPS steps of SGD (Nesterov, weight decay, heads at 10x lr,
  *    MultiStepLR): each step's loss to 1e-3, eval-mode logits after them to
  *    1e-2 (max).
@@ -55,6 +60,8 @@ static void load_initial(uf_model *m)
     CHECK_OK(uf_model_load_named(m, npy_lookup, &src, dir, 1, &e), e);
     uf_array_free(&src.cur);
 }
+
+#define F32_FACTOR 1.5
 
 /* forward, loss and backward; compares outputs and gradients under sub/:
  * gradients to grad_norm in norm and, when grad_max > 0, to grad_max (max) */
@@ -120,7 +127,14 @@ int main(int argc, char **argv)
     step(&m, 0, "eval/", 1e-3, 1e-2);
 
     load_initial(&m); /* the SGD run starts from the train-mode step 0 */
-    float loss = step(&m, 1, "", 5e-2, 0);
+    float *worst32 = load_f32(ref, "grads32_worst", NULL);
+    if (!worst32)
+        CHECK_DONE();
+    double tol = fmax(1e-3, F32_FACTOR * worst32[0]);
+    printf("train-mode gradients to %.3g in norm (torch float32's own distance from float64: %.3g)\n", tol,
+           worst32[0]);
+    free(worst32);
+    float loss = step(&m, 1, "", tol, 0);
     check_ref(ref, "logits_aux", uf_model_head_out(&m, 1), (size_t)n * 7, 1e-4);
     for (int i = 0; i < m.buf.n; i++) {
         snprintf(name, sizeof name, "after/%s", m.buf.d[i].name);
