@@ -44,3 +44,6 @@ uf_data_unit(test_data_loader ${UF_DATA_OUT}/fixtures)
 set_tests_properties(data.test_data_loader PROPERTIES FIXTURES_REQUIRED data_fixtures)
 uf_data_unit(test_data_archive ${UF_DATA_OUT}/fixtures)
 set_tests_properties(data.test_data_archive PROPERTIES FIXTURES_REQUIRED data_fixtures)
+
+# region decoding: JPEGs of every layout written in the test, random regions equal a full decode cropped
+uf_data_unit(test_data_jpeg_crop)

@@ -66,10 +66,10 @@ int uf_dataset_open_images(uf_dataset *ds, const char *cache_dir, uf_err *e)
 
 int uf_dataset_image(const uf_dataset *ds, int i, uf_image *im, uf_err *e)
 {
-    return uf_dataset_image_rows(ds, i, NULL, NULL, im, e);
+    return uf_dataset_image_region(ds, i, NULL, NULL, im, e);
 }
 
-int uf_dataset_image_rows(const uf_dataset *ds, int i, uf_rows_fn choose, void *ctx, uf_image *im, uf_err *e)
+int uf_dataset_image_region(const uf_dataset *ds, int i, uf_region_fn choose, void *ctx, uf_image *im, uf_err *e)
 {
     if (i < 0 || i >= ds->n)
         return uf_fail(e, "%s: row %d outside 0..%d", ds->name, i, ds->n - 1);
@@ -79,12 +79,9 @@ int uf_dataset_image_rows(const uf_dataset *ds, int i, uf_rows_fn choose, void *
         const uint8_t *g = ds->raw + (size_t)i * (size_t)ds->raw_w * (size_t)ds->raw_h;
         for (size_t k = 0; k < (size_t)ds->raw_w * (size_t)ds->raw_h; k++)
             im->px[3 * k] = im->px[3 * k + 1] = im->px[3 * k + 2] = g[k];
-        int top = 0, rows = im->h;
-        if (choose)
-            choose(ctx, im->w, im->h, &top, &rows);
-        memmove(im->px, im->px + (size_t)top * (size_t)im->w * 3, (size_t)rows * (size_t)im->w * 3);
-        im->h = rows;
-        return 0;
+        char what[4200];
+        snprintf(what, sizeof what, "%s#%d", ds->images, i);
+        return uf_image_crop_to(im, what, choose, ctx, e);
     }
     void *buf = NULL;
     size_t len = 0;
@@ -101,7 +98,7 @@ int uf_dataset_image_rows(const uf_dataset *ds, int i, uf_rows_fn choose, void *
         rc = uf_arc_store_get(&ds->store, i, &buf, &len, e);
     }
     if (!rc)
-        rc = uf_image_decode_rows(buf, len, what, choose, ctx, im, e);
+        rc = uf_image_decode_region(buf, len, what, choose, ctx, im, e);
     free(buf);
     return rc;
 }

@@ -39,8 +39,8 @@ int uf_dataset_open_images(uf_dataset *ds, const char *cache_dir, uf_err *e);
 /* Row i's decoded image, RGB. After uf_dataset_open_images it is a random access (thread-safe);
  * before, the archive is streamed up to the image, which suits a single look. */
 int uf_dataset_image(const uf_dataset *ds, int i, uf_image *im, uf_err *e);
-/* The same, decoding only the rows choose() picks (uf_image_decode_rows). */
-int uf_dataset_image_rows(const uf_dataset *ds, int i, uf_rows_fn choose, void *ctx, uf_image *im, uf_err *e);
+/* The same, decoding only the region choose() picks (uf_image_decode_region). */
+int uf_dataset_image_region(const uf_dataset *ds, int i, uf_region_fn choose, void *ctx, uf_image *im, uf_err *e);
 void uf_dataset_free(uf_dataset *ds);
 
 /* ---- for the readers (dataset_*.c) ---- */

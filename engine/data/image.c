@@ -62,7 +62,19 @@ static uint8_t cmyk_channel(int c, int nk)
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
-static int decode_jpeg(const void *buf, size_t len, const char *what, uf_rows_fn choose, void *ctx, uf_image *im,
+/* The region choose() picks of a W x H image, checked. */
+static int pick_region(const char *what, uf_region_fn choose, void *ctx, int W, int H, uf_region *r, uf_err *e)
+{
+    *r = (uf_region){.top = 0, .rows = H, .left = 0, .cols = W};
+    if (choose)
+        choose(ctx, W, H, r);
+    if (r->top < 0 || r->rows < 1 || r->rows > H - r->top || r->left < 0 || r->cols < 1 || r->cols > W - r->left)
+        return uf_fail(e, "%s: region %dx%d at (%d, %d) asked of a %dx%d image", what, r->cols, r->rows, r->left,
+                       r->top, W, H);
+    return 0;
+}
+
+static int decode_jpeg(const void *buf, size_t len, const char *what, uf_region_fn choose, void *ctx, uf_image *im,
                        uf_err *e)
 {
     struct jpeg_decompress_struct cinfo;
@@ -85,35 +97,51 @@ static int decode_jpeg(const void *buf, size_t len, const char *what, uf_rows_fn
     /* libjpeg's inverse DCT and upsampling defaults are the ones PIL uses */
     cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     jpeg_start_decompress(&cinfo);
-    int top = 0, rows = (int)cinfo.output_height, H = rows;
-    if (choose)
-        choose(ctx, (int)cinfo.output_width, H, &top, &rows);
-    if (top < 0 || rows < 1 || top + rows > H) {
+    int W = (int)cinfo.output_width, H = (int)cinfo.output_height;
+    uf_region r;
+    if (pick_region(what, choose, ctx, W, H, &r, e)) {
         jpeg_destroy_decompress(&cinfo);
-        return uf_fail(e, "%s: rows %d..%d asked of a %d-row image", what, top, top + rows - 1, H);
+        return -1;
     }
-    if (uf_image_alloc(im, (int)cinfo.output_width, rows, e)) {
+    if (uf_image_alloc(im, r.cols, r.rows, e)) {
         jpeg_destroy_decompress(&cinfo);
         return uf_wrap(e, "%s: ", what);
     }
+    /* Columns [x0, x0 + cw) are decoded: the region and one iMCU (8 * max_h_samp_factor columns, no
+     * DCT scaling) each side, so fancy upsampling of subsampled chroma at the region's edges reads
+     * the same neighbours as in a full decode; jpeg_crop_scanline moves x0 left to an iMCU edge. */
+    int pad = 8 * cinfo.max_h_samp_factor;
+    JDIMENSION x0 = (JDIMENSION)(r.left > pad ? r.left - pad : 0);
+    JDIMENSION cw = (JDIMENSION)(r.left + r.cols + pad < W ? r.left + r.cols + pad : W) - x0;
+    jpeg_crop_scanline(&cinfo, &x0, &cw);
+    int nc = cmyk ? 4 : 3, dx = r.left - (int)x0;
+    int direct = !cmyk && (int)cw == r.cols; /* rows decoded straight into im */
     int inverted = cmyk && cinfo.saw_Adobe_marker; /* Adobe writes CMYK inverted (PIL's "CMYK;I") */
-    if (cmyk && !(row = malloc((size_t)im->w * 4)))
+    if (!(row = malloc((size_t)cw * (size_t)nc)))
         longjmp(jr.jump, 1);
-    if (top)
-        jpeg_skip_scanlines(&cinfo, (JDIMENSION)top);
-    while (cinfo.output_scanline < (JDIMENSION)(top + rows)) {
-        uint8_t *out = im->px + (size_t)(cinfo.output_scanline - (JDIMENSION)top) * (size_t)im->w * 3;
-        JSAMPROW r = cmyk ? row : out;
-        jpeg_read_scanlines(&cinfo, &r, 1);
-        for (int x = 0; cmyk && x < im->w; x++) {
-            const uint8_t *q = row + 4 * x;
+    JSAMPROW rp = row;
+    if (r.top)
+        jpeg_skip_scanlines(&cinfo, (JDIMENSION)r.top);
+    for (int y = 0; y < r.rows; y++) {
+        uint8_t *out = im->px + (size_t)y * (size_t)r.cols * 3;
+        JSAMPROW to = direct ? out : row;
+        jpeg_read_scanlines(&cinfo, &to, 1);
+        const uint8_t *in = row + (size_t)dx * (size_t)nc;
+        if (!cmyk && !direct)
+            memcpy(out, in, (size_t)r.cols * 3);
+        for (int x = 0; cmyk && x < r.cols; x++) {
+            const uint8_t *q = in + 4 * x;
             int nk = inverted ? q[3] : 255 - q[3];
             for (int k = 0; k < 3; k++)
                 out[3 * x + k] = cmyk_channel(inverted ? 255 - q[k] : q[k], nk);
         }
     }
-    if (cinfo.output_scanline < cinfo.output_height) /* read the rest: a truncated tail must fail */
-        jpeg_skip_scanlines(&cinfo, cinfo.output_height - cinfo.output_scanline);
+    /* Entropy-decode the rest, so that a truncated tail fails: a skip to the very end would stop
+     * without reading, so skip to the last row and read that. */
+    if (cinfo.output_scanline + 1 < cinfo.output_height)
+        jpeg_skip_scanlines(&cinfo, cinfo.output_height - 1 - cinfo.output_scanline);
+    if (cinfo.output_scanline < cinfo.output_height)
+        jpeg_read_scanlines(&cinfo, &rp, 1);
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
     free(row);
@@ -149,8 +177,24 @@ static int decode_png(const void *buf, size_t len, const char *what, uf_image *i
     return 0;
 }
 
-int uf_image_decode_rows(const void *buf, size_t len, const char *what, uf_rows_fn choose, void *ctx, uf_image *im,
-                         uf_err *e)
+int uf_image_crop_to(uf_image *im, const char *what, uf_region_fn choose, void *ctx, uf_err *e)
+{
+    uf_region r;
+    if (pick_region(what, choose, ctx, im->w, im->h, &r, e)) {
+        uf_image_free(im);
+        return -1;
+    }
+    /* row y moves from offset ((top + y) W + left) 3 down to y cols 3: never past rows still to move */
+    for (int y = 0; y < r.rows; y++)
+        memmove(im->px + (size_t)y * (size_t)r.cols * 3,
+                im->px + ((size_t)(r.top + y) * (size_t)im->w + (size_t)r.left) * 3, (size_t)r.cols * 3);
+    im->w = r.cols;
+    im->h = r.rows;
+    return 0;
+}
+
+int uf_image_decode_region(const void *buf, size_t len, const char *what, uf_region_fn choose, void *ctx,
+                           uf_image *im, uf_err *e)
 {
     const uint8_t *b = buf;
     im->px = NULL;
@@ -158,23 +202,12 @@ int uf_image_decode_rows(const void *buf, size_t len, const char *what, uf_rows_
         return decode_jpeg(buf, len, what, choose, ctx, im, e);
     if (!(len >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0))
         return uf_fail(e, "%s: neither a JPEG nor a PNG (%zu bytes)", what, len);
-    if (decode_png(buf, len, what, im, e))
-        return -1;
-    int top = 0, rows = im->h;
-    if (choose)
-        choose(ctx, im->w, im->h, &top, &rows);
-    if (top < 0 || rows < 1 || top + rows > im->h) {
-        uf_image_free(im);
-        return uf_fail(e, "%s: rows %d..%d asked of a %d-row image", what, top, top + rows - 1, im->h);
-    }
-    memmove(im->px, im->px + (size_t)top * (size_t)im->w * 3, (size_t)rows * (size_t)im->w * 3);
-    im->h = rows;
-    return 0;
+    return decode_png(buf, len, what, im, e) || uf_image_crop_to(im, what, choose, ctx, e) ? -1 : 0;
 }
 
 int uf_image_decode(const void *buf, size_t len, const char *what, uf_image *im, uf_err *e)
 {
-    return uf_image_decode_rows(buf, len, what, NULL, NULL, im, e);
+    return uf_image_decode_region(buf, len, what, NULL, NULL, im, e);
 }
 
 int uf_image_write_png(const char *path, const uf_image *im, uf_err *e)

@@ -19,13 +19,24 @@ void uf_image_free(uf_image *im);
 /* Decodes a JPEG or PNG held in memory; `what` names it in errors. A truncated or corrupt image is
  * an error, never a partial picture. */
 int uf_image_decode(const void *buf, size_t len, const char *what, uf_image *im, uf_err *e);
-/* Picks the rows to decode once the size is known: rows [*top, *top + *rows) of a W x H image. */
-typedef void (*uf_rows_fn)(void *ctx, int W, int H, int *top, int *rows);
-/* Decodes only the rows that choose() picks (full width), equal to those rows of a full decode:
- * libjpeg-turbo skips the others without the inverse DCT and colour conversion, but still reads
- * them, so a truncated or corrupt image fails whatever the rows. choose NULL: every row. */
-int uf_image_decode_rows(const void *buf, size_t len, const char *what, uf_rows_fn choose, void *ctx, uf_image *im,
-                         uf_err *e);
+/* A rectangle of a W x H image: rows [top, top + rows), columns [left, left + cols). */
+typedef struct uf_region {
+    int top, rows, left, cols;
+} uf_region;
+/* Picks the region to decode once the size is known (*r starts as the whole image). */
+typedef void (*uf_region_fn)(void *ctx, int W, int H, uf_region *r);
+/* Decodes only the region that choose() picks: im is that region (cols x rows), byte for byte the
+ * same as a full decode cropped. JPEG: libjpeg-turbo skips the rows above and below without the
+ * inverse DCT and colour conversion (jpeg_skip_scanlines) and does those only for the iMCU columns
+ * around the region (jpeg_crop_scanline, widened by one iMCU each side so that chroma upsampling
+ * at the region's edges sees its real neighbours); every row is still entropy-decoded, so a
+ * truncated or corrupt image fails whatever the region. PNG and raw pixels are decoded whole, then
+ * cropped. choose NULL: the whole image. */
+int uf_image_decode_region(const void *buf, size_t len, const char *what, uf_region_fn choose, void *ctx,
+                           uf_image *im, uf_err *e);
+/* Crops im in place to the region choose() picks (for pixels that come whole); `what` names the
+ * image if the region does not fit. */
+int uf_image_crop_to(uf_image *im, const char *what, uf_region_fn choose, void *ctx, uf_err *e);
 /* Writes an 8-bit RGB PNG (atomically, through uf_out). */
 int uf_image_write_png(const char *path, const uf_image *im, uf_err *e);
 

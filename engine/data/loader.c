@@ -46,13 +46,12 @@ typedef struct crop_ctx {
 } crop_ctx;
 
 /* RandomResizedCrop's parameters need only the size: sampled between header and pixels, so only
- * the crop's rows are decoded. */
-static void crop_rows(void *ctx, int W, int H, int *top, int *rows)
+ * the crop is decoded. */
+static void crop_region(void *ctx, int W, int H, uf_region *r)
 {
     crop_ctx *c = ctx;
     uf_rrc_sample(W, H, c->scale_min, 1.0, 3.0 / 4, 4.0 / 3, c->d, &c->p);
-    *top = c->p.top;
-    *rows = c->p.h;
+    *r = (uf_region){.top = c->p.top, .rows = c->p.h, .left = c->p.left, .cols = c->p.w};
 }
 
 /* Row `row` (epoch e) -> dst: (3, S, S) */
@@ -67,9 +66,9 @@ static int make_sample(const uf_loader *L, int row, float *dst, uf_err *e)
             return -1;
         rc = uf_resize_shorter(&im, S * 256 / 224, &a, e) || uf_center_crop(&a, S, &b, e);
     } else {
-        if (uf_dataset_image_rows(L->ds, row, crop_rows, &c, &im, e))
+        if (uf_dataset_image_region(L->ds, row, crop_region, &c, &im, e))
             return -1;
-        rc = uf_crop(&im, 0, c.p.left, c.p.h, c.p.w, &a, e) || uf_resize(&a, S, S, &b, e);
+        rc = uf_resize(&im, S, S, &b, e);
         if (!rc && uf_flip_sample(c.d) && !L->cfg.no_flip)
             uf_hflip(&b);
         if (!rc && L->cfg.jitter > 0) {
