@@ -37,10 +37,9 @@ void uf_run_add_row(uf_run_ctx *ctx, const int *coords, const char *const *value
 }
 
 /* `git describe` of the project, so a result can be traced to the code. */
-static void code_version(const char *root, char *buf, size_t n)
+/* The first line a shell command prints, or "" */
+static void first_line(const char *cmd, char *buf, size_t n)
 {
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "git -C '%s' describe --always --dirty 2>/dev/null", root);
     FILE *p = popen(cmd, "r");
     buf[0] = '\0';
     if (p) {
@@ -48,8 +47,26 @@ static void code_version(const char *root, char *buf, size_t n)
             buf[strcspn(buf, "\n")] = '\0';
         pclose(p);
     }
-    if (!buf[0])
+}
+
+/* The commit, "-dirty" when tracked files outside results/ and plots/ differ from it: a run
+ * rewrites those folders itself, which says nothing about the code that made the numbers. */
+static void code_version(const char *root, char *buf, size_t n)
+{
+    char cmd[4400], dirty[256];
+    snprintf(cmd, sizeof cmd, "git -C '%s' rev-parse --short HEAD 2>/dev/null", root);
+    first_line(cmd, buf, n);
+    if (!buf[0]) {
         snprintf(buf, n, "unknown");
+        return;
+    }
+    snprintf(cmd, sizeof cmd,
+             "git -C '%s' status --porcelain --untracked-files=no -- . ':(exclude)results' ':(exclude)plots' "
+             "2>/dev/null",
+             root);
+    first_line(cmd, dirty, sizeof dirty);
+    if (dirty[0] && strlen(buf) + 7 < n)
+        strcat(buf, "-dirty");
 }
 
 static int write_report(const uf_run_ctx *ctx, const uf_task *task, const char *path, double wall, uf_err *e)
