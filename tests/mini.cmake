@@ -83,3 +83,13 @@ foreach(name table4 fig4a selection backbones)
   set_tests_properties(mini.${name} PROPERTIES LABELS mini FIXTURES_REQUIRED "mini_world;mini_prepared")
 endforeach()
 set_tests_properties(mini.table4 PROPERTIES FIXTURES_SETUP mini_prepared FIXTURES_REQUIRED mini_world)
+# the path other machines take (tolerances instead of bit equality), here on purpose
+foreach(name table4 selection)
+  add_test(NAME mini.${name}_other_machine COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/results.sh
+           $<TARGET_FILE:uotft> ${PROJECT_SOURCE_DIR} ${UF_MINI_OUT}/world ${UF_MINI_OUT}/results ${name})
+endforeach()
+add_test(NAME mini.pretrain_committed_other_machine COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/pretrain_committed.sh
+         $<TARGET_FILE:uotft> ${UF_MINI_OUT}/world ${PROJECT_SOURCE_DIR}/results/mini/pretrain
+         ${UF_MINI_OUT}/pretrain-committed-other)
+set_tests_properties(mini.table4_other_machine mini.selection_other_machine mini.pretrain_committed_other_machine
+                     PROPERTIES LABELS mini ENVIRONMENT UF_TEST_MACHINE=another FIXTURES_REQUIRED "mini_world;mini_prepared")
