@@ -43,4 +43,20 @@ static int check_failures;
         return check_failures != 0;                                                            \
     } while (0)
 
+/* dir/name, in a buffer valid until the next call: a file in a test's scratch folder */
+static inline const char *check_path(const char *dir, const char *name)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof buf, "%s/%s", dir, name);
+    return buf;
+}
+
+/* Writes n bytes to path: a fixture a test makes for itself. */
+static inline void check_write_bytes(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    fwrite(data, 1, n, f);
+    fclose(f);
+}
+
 #endif

@@ -98,19 +98,7 @@ static const char *in_dir(const char *name)
     return buf[k];
 }
 
-static const char *in_tmp(const char *name)
-{
-    static char buf[4096];
-    snprintf(buf, sizeof buf, "%s/%s", tmpdir, name);
-    return buf;
-}
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
+static const char *in_tmp(const char *name) { return check_path(tmpdir, name); }
 
 static void test_bad(void)
 {
@@ -127,9 +115,9 @@ static void test_bad(void)
     unsigned char junk[4096];
     for (size_t i = 0; i < sizeof junk; i++)
         junk[i] = (unsigned char)uf_rng_u64(3, 0, i);
-    write_bytes(in_tmp("junk.pth"), junk, sizeof junk);
+    check_write_bytes(in_tmp("junk.pth"), junk, sizeof junk);
     expect_error(in_tmp("junk.pth"), "", NULL, "not a PyTorch file");
-    write_bytes(in_tmp("empty.pth"), "", 0);
+    check_write_bytes(in_tmp("empty.pth"), "", 0);
     expect_error(in_tmp("empty.pth"), "", NULL, "not a PyTorch file");
     expect_error(tmpdir, "", NULL, "not a regular file");
     expect_error(in_tmp("absent.pth"), "", NULL, "cannot open");
@@ -182,7 +170,7 @@ static void test_damage(void)
         for (int k = 0; k < 60; k++) {
             size_t cut = k < 59 ? len * (size_t)k / 59 : len - 1;
             uf_tensor_dict d;
-            write_bytes(tmp, buf, cut);
+            check_write_bytes(tmp, buf, cut);
             cuts++;
             if (uf_torch_load(tmp, files[f].key, NULL, &d, &e) == 0) {
                 uf_tensor_dict_free(&d);
@@ -207,7 +195,7 @@ static void test_damage(void)
                 size_t at = (u & 1) ? (size_t)(u >> 8) % (len < 4096 ? len : 4096) : (size_t)(u >> 8) % len;
                 c[at] = (char)(u >> 40);
             }
-            write_bytes(tmp, c, len);
+            check_write_bytes(tmp, c, len);
             free(c);
             uf_tensor_dict d;
             flips++;

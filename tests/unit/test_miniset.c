@@ -14,12 +14,7 @@
 
 static char dir[] = "/tmp/uotft-test-miniset-XXXXXX";
 
-static const char *tmp(const char *name)
-{
-    static char buf[256];
-    snprintf(buf, sizeof buf, "%s/%s", dir, name);
-    return buf;
-}
+static const char *tmp(const char *name) { return check_path(dir, name); }
 
 static unsigned char *slurp(const char *path, size_t *n)
 {

@@ -12,19 +12,7 @@
 
 static char dir[] = "/tmp/uotft-test-npy-XXXXXX";
 
-static const char *tmp(const char *name)
-{
-    static char buf[256];
-    snprintf(buf, sizeof buf, "%s/%s", dir, name);
-    return buf;
-}
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
+static const char *tmp(const char *name) { return check_path(dir, name); }
 
 static void test_round_trip(void)
 {
@@ -84,7 +72,7 @@ static void test_version2(void)
     buf[12 + hl - 1] = '\n';
     int32_t v[2] = {7, -9};
     memcpy(buf + 128, v, sizeof v);
-    write_bytes(tmp("v2.npy"), buf, 128 + sizeof v);
+    check_write_bytes(tmp("v2.npy"), buf, 128 + sizeof v);
     uf_array a;
     uf_err e;
     CHECK_OK(uf_npy_read(tmp("v2.npy"), &a, &e), e);
@@ -95,7 +83,7 @@ static void test_version2(void)
 /* Each malformed file is rejected with a message naming it and the reason. */
 static void expect_reject(const char *name, const void *bytes, size_t n, const char *reason)
 {
-    write_bytes(tmp(name), bytes, n);
+    check_write_bytes(tmp(name), bytes, n);
     uf_array a;
     uf_err e = {{0}};
     int rc = uf_npy_read(tmp(name), &a, &e);

@@ -363,19 +363,7 @@ static void test_pyarray(void)
 
 static char dir[] = "/tmp/uotft-test-pickle-XXXXXX";
 
-static const char *tmp(const char *name)
-{
-    static char buf[256];
-    snprintf(buf, sizeof buf, "%s/%s", dir, name);
-    return buf;
-}
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
+static const char *tmp(const char *name) { return check_path(dir, name); }
 
 static void test_files(void)
 {
@@ -383,7 +371,7 @@ static void test_files(void)
     uf_err e;
     char **s;
     int n;
-    write_bytes(tmp("arr.pkl"), np_fortran, sizeof np_fortran - 1);
+    check_write_bytes(tmp("arr.pkl"), np_fortran, sizeof np_fortran - 1);
     CHECK_OK(uf_pickle_read_array(tmp("arr.pkl"), &a, &e), e);
     CHECK(a.ndim == 2 && ((float *)a.data)[1] == -2.0f);
     uf_array_free(&a);
@@ -391,15 +379,15 @@ static void test_files(void)
     char trail[sizeof np_fortran];
     memcpy(trail, np_fortran, sizeof np_fortran - 1);
     trail[sizeof np_fortran - 1] = 'N';
-    write_bytes(tmp("trail.pkl"), trail, sizeof trail);
+    check_write_bytes(tmp("trail.pkl"), trail, sizeof trail);
     CHECK(uf_pickle_read_array(tmp("trail.pkl"), &a, &e) == -1 && strstr(e.msg, "1 bytes after the end"));
-    write_bytes(tmp("dict.pkl"), p2_sample, sizeof p2_sample - 1);
+    check_write_bytes(tmp("dict.pkl"), p2_sample, sizeof p2_sample - 1);
     CHECK(uf_pickle_read_array(tmp("dict.pkl"), &a, &e) == -1 && strstr(e.msg, "holds a dict"));
     static const char strs[] = "\x80\x03]q\x00(X\x01\x00\x00\x00" "aX\x02\x00\x00\x00" "bcK\x01" "e.";
-    write_bytes(tmp("strs.pkl"), strs, sizeof strs - 1);
+    check_write_bytes(tmp("strs.pkl"), strs, sizeof strs - 1);
     CHECK(uf_pickle_read_strings(tmp("strs.pkl"), &s, &n, &e) == -1 && strstr(e.msg, "item 2 is a int"));
     static const char ok[] = "\x80\x03]q\x00(X\x01\x00\x00\x00" "aX\x02\x00\x00\x00" "bce.";
-    write_bytes(tmp("ok.pkl"), ok, sizeof ok - 1);
+    check_write_bytes(tmp("ok.pkl"), ok, sizeof ok - 1);
     CHECK_OK(uf_pickle_read_strings(tmp("ok.pkl"), &s, &n, &e), e);
     CHECK(n == 2 && strcmp(s[0], "a") == 0 && strcmp(s[1], "bc") == 0);
     uf_strings_free(s, n);
@@ -414,13 +402,13 @@ static void test_sha256(void)
           strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
     CHECK(uf_sha256_mem("", 0, hex) == 0 &&
           strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0);
-    write_bytes(tmp("abc"), "abc", 3);
+    check_write_bytes(tmp("abc"), "abc", 3);
     CHECK_OK(uf_sha256_file(tmp("abc"), hex, &e), e);
     CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
     CHECK(uf_sha256_known("resnet50-0676ba61.pth") && !uf_sha256_known("resnet50.pth"));
     CHECK(strncmp(uf_sha256_known("resnet18-5c106cde.pth"), "5c106cde", 8) == 0);
     /* a known name with other bytes: file, expected and actual sums in the message */
-    write_bytes(tmp("resnet18-f37072fd.pth"), "abc", 3);
+    check_write_bytes(tmp("resnet18-f37072fd.pth"), "abc", 3);
     CHECK(uf_sha256_check_known(tmp("resnet18-f37072fd.pth"), &e) == -1 && strstr(e.msg, tmp("resnet18-f37072fd.pth")) &&
           strstr(e.msg, "expected f37072fd47e89c5e") && strstr(e.msg, "actual ba7816bf"));
     CHECK(uf_sha256_check_known(tmp("abc"), &e) == 0);
