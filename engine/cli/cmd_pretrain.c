@@ -65,7 +65,7 @@ static void clock_str(double s, char *buf, size_t n)
 }
 
 /* A progress line every 5 s and at the end. */
-static void progress(void *ctx, const uf_pretrain_progress *p)
+static void progress(void *ctx, const uf_train_progress *p)
 {
     shown *s = ctx;
     if (!p->done && p->elapsed - s->last < 5)

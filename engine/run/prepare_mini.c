@@ -137,7 +137,7 @@ typedef struct shown {
     double last;
 } shown;
 
-static void progress(void *ctx, const uf_pretrain_progress *pr)
+static void progress(void *ctx, const uf_train_progress *pr)
 {
     shown *s = ctx;
     if (!pr->done && pr->elapsed - s->last < 10)

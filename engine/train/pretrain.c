@@ -1,18 +1,16 @@
 #define _POSIX_C_SOURCE 200809L
 #include "pretrain.h"
 
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/fileio.h"
 #include "core/parallel.h"
-#include "core/sha256.h"
-#include "core/tsv.h"
 #include "data/loader.h"
 #include "nn/ckpt.h"
 #include "nn/loss.h"
+#include "trainer.h"
 
 /* The mini tier's choices, sized so that the world, both pre-trainings, the
  * features and k-means fit 15 minutes on 2 cores: a 4-stage ResNet of one
@@ -64,18 +62,12 @@ void uf_pretrain_note(const uf_pretrain_cfg *c, char *buf, size_t n)
     if (c->method == UF_PRETRAIN_MOCO && k > 0 && (size_t)k < n)
         k += snprintf(buf + k, n - (size_t)k, " dim=%d queue=%d key_momentum=%.17g temperature=%.17g bn_groups=%d",
                       c->moco.dim, c->moco.queue, c->moco.m, c->moco.t, c->moco.groups);
-    if (k > 0 && (size_t)k < n) /* last: a finished model is the same whatever the thread count (final_done) */
-        snprintf(buf + k, n - (size_t)k, " threads=%d", uf_threads());
+    uf_trainer_note_threads(buf, n); /* last: a finished model is the same whatever the thread count */
 }
 
-/* The note without its thread count. */
-static size_t settings_len(const char *note)
-{
-    const char *t = strstr(note, " threads=");
-    return t ? (size_t)(t - note) : strlen(note);
-}
-
-typedef struct trainer {
+/* One pre-training run: the model (supervised, or MoCo's query and key encoders and queue), its
+ * loaders and optimiser; the loop around them is train/trainer.h's. */
+typedef struct pretrainer {
     const uf_pretrain_cfg *c;
     uf_dataset ds;
     int have_ds;
@@ -84,165 +76,11 @@ typedef struct trainer {
     uf_moco mc;
     uf_model *m;        /* the model being trained: &sup or &mc.q */
     uf_sgd opt;
-    uf_train_state ts;
-    uf_ckpt_extra x;
     int64_t spe, total;
-    float *dlogits;
-    char state[4200], log[4200], final[4200];
-    char *rows;         /* the log's rows so far */
-    size_t len, cap;
-} trainer;
+    float *dlogits;     // (batch, classes): the supervised loss's gradient
+} pretrainer;
 
-static const char *const log_header = "step\tepoch\tlr\tloss\tparams\n";
-
-/* First 16 hex digits of the sha256 of the parameters and running statistics. */
-static int params_hash(const uf_model *m, char out[17], uf_err *e)
-{
-    size_t np = m->p.total, nb = m->buf.total;
-    float *all = malloc(sizeof(float) * (np + nb));
-    char hex[65];
-    if (!all)
-        return uf_fail(e, "out of memory");
-    memcpy(all, m->p.w, sizeof(float) * np);
-    memcpy(all + np, m->buf.w, sizeof(float) * nb);
-    int rc = uf_sha256_mem(all, sizeof(float) * (np + nb), hex);
-    free(all);
-    if (rc)
-        return uf_fail(e, "sha256 failed");
-    memcpy(out, hex, 16);
-    out[16] = '\0';
-    return 0;
-}
-
-static int rows_append(trainer *t, const char *row, uf_err *e)
-{
-    size_t n = strlen(row);
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 1 << 16;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *r = realloc(t->rows, cap);
-        if (!r)
-            return uf_fail(e, "out of memory");
-        t->rows = r;
-        t->cap = cap;
-    }
-    memcpy(t->rows + t->len, row, n + 1);
-    t->len += n;
-    return 0;
-}
-
-static int log_add(trainer *t, double lr, double loss, uf_err *e)
-{
-    int64_t s = t->ts.step;
-    char hash[17] = "", row[256];
-    if (((s & (s - 1)) == 0 || s == t->total) && params_hash(t->m, hash, e))
-        return -1;
-    snprintf(row, sizeof row, "%lld\t%lld\t%.9g\t%.9g\t%s\n", (long long)s, (long long)t->ts.epoch, lr, loss, hash);
-    return rows_append(t, row, e);
-}
-
-static int log_write(const trainer *t, uf_err *e)
-{
-    uf_out o;
-    if (uf_out_open(&o, t->log, e))
-        return -1;
-    fputs(log_header, o.f);
-    fwrite(t->rows, 1, t->len, o.f);
-    return uf_out_commit(&o, e);
-}
-
-/* Keeps the log's rows of steps 1..step (a run killed after writing its log
- * but before its checkpoint has rows beyond it). */
-static int log_restore(trainer *t, int64_t step, uf_err *e)
-{
-    uf_tsv tsv;
-    if (uf_tsv_read(t->log, &tsv, e))
-        return uf_wrap(e, "resuming from %s: ", t->state);
-    int rc = 0;
-    if (tsv.ncols != 5 || strcmp(tsv.header[0], "step") != 0 || tsv.nrows < step)
-        rc = uf_fail(e, "%s: has %d rows of %d columns, but %s is at step %lld", t->log, tsv.nrows, tsv.ncols,
-                     t->state, (long long)step);
-    for (int64_t r = 0; !rc && r < step; r++) {
-        if (atoll(uf_tsv_at(&tsv, (int)r, 0)) != r + 1) {
-            rc = uf_fail(e, "%s: row %lld is not step %lld", t->log, (long long)r + 1, (long long)r + 1);
-            break;
-        }
-        char row[256];
-        snprintf(row, sizeof row, "%s\t%s\t%s\t%s\t%s\n", uf_tsv_at(&tsv, (int)r, 0), uf_tsv_at(&tsv, (int)r, 1),
-                 uf_tsv_at(&tsv, (int)r, 2), uf_tsv_at(&tsv, (int)r, 3), uf_tsv_at(&tsv, (int)r, 4));
-        rc = rows_append(t, row, e);
-    }
-    uf_tsv_free(&tsv);
-    return rc;
-}
-
-/* The extras a state file carries: the settings, and MoCo's key encoder and queue. */
-static void state_extra(trainer *t)
-{
-    memset(&t->x, 0, sizeof t->x);
-    uf_pretrain_note(t->c, t->x.note, sizeof t->x.note);
-    if (t->c->method == UF_PRETRAIN_MOCO) {
-        t->x.ntables = 3;
-        t->x.tables[0] = &t->mc.k.p;
-        t->x.tables[1] = &t->mc.k.buf;
-        t->x.tables[2] = &t->mc.queue;
-    }
-}
-
-static int save_state(trainer *t, uf_err *e)
-{
-    state_extra(t);
-    return log_write(t, e) || uf_ckpt_save_ex(t->state, t->m, &t->opt, &t->ts, &t->x, e) ? -1 : 0;
-}
-
-static int load_state(trainer *t, uf_err *e)
-{
-    char want[sizeof t->x.note];
-    uf_pretrain_note(t->c, want, sizeof want);
-    state_extra(t);
-    if (uf_ckpt_load_ex(t->state, t->m, &t->opt, &t->ts, &t->x, e))
-        return uf_wrap(e, "resuming: ");
-    if (strcmp(t->x.note, want) != 0)
-        return uf_fail(e, "%s: made with other settings; delete it to start again, or resume with them.\n"
-                          "  file: %s\n  now:  %s", t->state, t->x.note, want);
-    if (t->ts.step < 0 || t->ts.step > t->total || t->opt.steps != t->ts.step)
-        return uf_fail(e, "%s: inconsistent step counts (%lld, optimiser %lld, of %lld)", t->state,
-                       (long long)t->ts.step, (long long)t->opt.steps, (long long)t->total);
-    return log_restore(t, t->ts.step, e);
-}
-
-/* The model alone: no momentum (an optimiser without steps), the settings as note. */
-static int save_final(trainer *t, uf_err *e)
-{
-    uf_sgd none = t->opt;
-    none.steps = 0;
-    uf_ckpt_extra x = {0};
-    uf_pretrain_note(t->c, x.note, sizeof x.note);
-    if (uf_ckpt_save_ex(t->final, t->m, &none, &t->ts, &x, e))
-        return -1;
-    remove(t->state);
-    return 0;
-}
-
-/* 1 when NAME.ckpt exists with this run's settings (made on any thread count), 0 when absent,
- * -1 (error) otherwise. */
-static int final_done(trainer *t, uf_err *e)
-{
-    if (!uf_is_file(t->final))
-        return 0;
-    uf_ckpt_extra x = {0};
-    char want[sizeof x.note];
-    uf_pretrain_note(t->c, want, sizeof want);
-    if (uf_ckpt_load_ex(t->final, t->m, NULL, NULL, &x, e))
-        return -1;
-    if (settings_len(x.note) != settings_len(want) || strncmp(x.note, want, settings_len(want)) != 0)
-        return uf_fail(e, "%s: made with other settings; delete it to train again.\n  file: %s\n  now:  %s",
-                       t->final, x.note, want);
-    return 1;
-}
-
-static int open_loader(trainer *t, uf_loader **L, uint64_t view_seed, uf_err *e)
+static int open_loader(pretrainer *t, uf_loader **L, uint64_t view_seed, uf_err *e)
 {
     const uf_pretrain_cfg *c = t->c;
     uf_loader_cfg lc = {.batch = c->batch, .size = c->size, .view = c->strong ? UF_VIEW_STRONG : UF_VIEW_WEAK,
@@ -252,7 +90,7 @@ static int open_loader(trainer *t, uf_loader **L, uint64_t view_seed, uf_err *e)
     return uf_loader_open(L, &t->ds, &lc, e);
 }
 
-static int setup(trainer *t, uf_err *e)
+static int setup(pretrainer *t, uf_err *e)
 {
     const uf_pretrain_cfg *c = t->c;
     uf_arch a;
@@ -285,11 +123,10 @@ static int setup(trainer *t, uf_err *e)
     t->opt = (uf_sgd){.momentum = c->momentum, .nesterov = c->nesterov};
     for (int g = 0; g < UF_SGD_GROUPS; g++)
         t->opt.weight_decay[g] = c->weight_decay;
-    t->ts = (uf_train_state){.seed = c->seed};
     return 0;
 }
 
-static void teardown(trainer *t)
+static void teardown(pretrainer *t)
 {
     uf_loader_close(t->lq);
     uf_loader_close(t->lk);
@@ -300,10 +137,9 @@ static void teardown(trainer *t)
     if (t->have_ds)
         uf_dataset_free(&t->ds);
     free(t->dlogits);
-    free(t->rows);
 }
 
-static int supervised_step(trainer *t, const uf_batch *b, double *loss, uf_err *e)
+static int supervised_step(pretrainer *t, const uf_batch *b, double *loss, uf_err *e)
 {
     const int S = t->c->size, K = t->ds.nclasses;
     const float *dl[1] = {t->dlogits};
@@ -318,7 +154,7 @@ static int supervised_step(trainer *t, const uf_batch *b, double *loss, uf_err *
 }
 
 /* A batch the loader shortened (a corrupt image) would break the batch size MoCo's queue relies on. */
-static const uf_batch *next_full(trainer *t, uf_loader *L, uf_err *e)
+static const uf_batch *next_full(pretrainer *t, uf_loader *L, uf_err *e)
 {
     const uf_batch *b = uf_loader_next(L);
     const char *why = NULL;
@@ -332,101 +168,75 @@ static const uf_batch *next_full(trainer *t, uf_loader *L, uf_err *e)
     return b;
 }
 
-static int train(trainer *t, int *finished, uf_err *e)
+static int begin_epoch(void *ctx, int epoch, int first, uf_err *e)
 {
-    const uf_pretrain_cfg *c = t->c;
-    const int moco = c->method == UF_PRETRAIN_MOCO;
-    if (open_loader(t, &t->lq, moco ? 1 : 0, e) || (moco && open_loader(t, &t->lk, 2, e)))
+    pretrainer *t = ctx;
+    const int moco = t->c->method == UF_PRETRAIN_MOCO;
+    if ((!t->lq && open_loader(t, &t->lq, moco ? 1 : 0, e)) || (moco && !t->lk && open_loader(t, &t->lk, 2, e)))
         return -1;
-    const int64_t start = t->ts.step, end = c->stop_after > 0 && c->stop_after < t->total ? c->stop_after : t->total;
-    const double t0 = uf_now();
-    uf_pretrain_progress p = {.total = t->total, .epochs = c->epochs};
-    while (t->ts.step < end) {
-        int epoch = (int)(t->ts.step / t->spe);
-        uf_loader_start_at(t->lq, epoch, (int)(t->ts.step % t->spe));
-        if (moco)
-            uf_loader_start_at(t->lk, epoch, (int)(t->ts.step % t->spe));
-        do {
-            const uf_batch *bq = next_full(t, t->lq, e), *bk = NULL;
-            if (!bq || (moco && !(bk = next_full(t, t->lk, e))))
-                return -1;
-            if (moco && memcmp(bq->row, bk->row, sizeof(int) * (size_t)bq->n) != 0)
-                return uf_fail(e, "MoCo: the two views' loaders disagree on the rows of a batch");
-            double lr = uf_cosine_lr(c->lr, t->ts.step, t->total), loss;
-            for (int g = 0; g < UF_SGD_GROUPS; g++)
-                t->opt.lr[g] = lr;
-            if (moco ? uf_moco_step(&t->mc, &t->opt, bq->x, bk->x, bq->n, c->size, c->size, c->seed, t->ts.step,
-                                    &loss, e)
-                     : supervised_step(t, bq, &loss, e))
-                return uf_wrap(e, "step %lld: ", (long long)t->ts.step + 1);
-            t->ts.step++;
-            t->ts.epoch = epoch;
-            if (log_add(t, lr, loss, e))
-                return -1;
-            int epoch_end = t->ts.step % t->spe == 0;
-            if ((c->ckpt_every > 0 && t->ts.step % c->ckpt_every == 0) || epoch_end || t->ts.step == end)
-                if (t->ts.step < t->total && save_state(t, e))
-                    return -1;
-            if (c->progress) {
-                double el = uf_now() - t0;
-                int64_t done = t->ts.step - start;
-                p.step = t->ts.step;
-                p.epoch = epoch;
-                p.loss = loss;
-                p.lr = lr;
-                p.elapsed = el;
-                p.eta = el / (double)done * (double)(end - t->ts.step);
-                p.images_per_s = (double)done * c->batch / el;
-                p.done = t->ts.step == end;
-                c->progress(c->progress_ctx, &p);
-            }
-        } while (t->ts.step < end && t->ts.step % t->spe != 0);
-    }
-    if (t->ts.step < t->total)
-        return 0;
-    if (log_write(t, e) || save_final(t, e))
-        return -1;
-    *finished = 1;
+    uf_loader_start_at(t->lq, epoch, first);
+    if (moco)
+        uf_loader_start_at(t->lk, epoch, first);
     return 0;
 }
 
-/* A run killed while writing leaves NAME.*.tmp.<pid> (fileio.h): removed before starting again. */
-static void remove_temporaries(const char *dir, const char *name)
+static int step(void *ctx, int64_t s, int epoch, double *lr, double *loss, uf_err *e)
 {
-    char pattern[4200];
-    glob_t g;
-    snprintf(pattern, sizeof pattern, "%s/%s.*.tmp.*", dir, name);
-    if (glob(pattern, 0, NULL, &g) == 0)
-        for (size_t i = 0; i < g.gl_pathc; i++)
-            remove(g.gl_pathv[i]);
-    globfree(&g);
+    pretrainer *t = ctx;
+    const uf_pretrain_cfg *c = t->c;
+    const int moco = c->method == UF_PRETRAIN_MOCO;
+    (void)epoch;
+    const uf_batch *bq = next_full(t, t->lq, e), *bk = NULL;
+    if (!bq || (moco && !(bk = next_full(t, t->lk, e))))
+        return -1;
+    if (moco && memcmp(bq->row, bk->row, sizeof(int) * (size_t)bq->n) != 0)
+        return uf_fail(e, "MoCo: the two views' loaders disagree on the rows of a batch");
+    *lr = uf_cosine_lr(c->lr, s, t->total);
+    for (int g = 0; g < UF_SGD_GROUPS; g++)
+        t->opt.lr[g] = *lr;
+    return moco ? uf_moco_step(&t->mc, &t->opt, bq->x, bk->x, bq->n, c->size, c->size, c->seed, s, loss, e)
+                : supervised_step(t, bq, loss, e);
+}
+
+static void trainer_cfg(pretrainer *t, const char *dir, const char *name, uf_trainer_cfg *tc)
+{
+    const uf_pretrain_cfg *c = t->c;
+    *tc = (uf_trainer_cfg){.dir = dir, .name = name, .epochs = c->epochs, .steps_per_epoch = t->spe,
+                           .images_per_step = c->batch, .nvalues = 1, .value_names = {"loss"},
+                           .ckpt_every = c->ckpt_every, .stop_after = c->stop_after, .progress = c->progress,
+                           .progress_ctx = c->progress_ctx};
+    uf_pretrain_note(c, tc->note, sizeof tc->note);
+    if (c->method == UF_PRETRAIN_MOCO) {
+        tc->ntables = 3;
+        tc->tables[0] = &t->mc.k.p;
+        tc->tables[1] = &t->mc.k.buf;
+        tc->tables[2] = &t->mc.queue;
+    }
 }
 
 int uf_pretrain(const uf_pretrain_cfg *c, const char *dir, const char *name, int *finished, uf_err *e)
 {
-    trainer t = {.c = c};
+    pretrainer t = {.c = c};
+    uf_trainer tr = {0};
+    uf_trainer_cfg tc;
+    uf_trainer_start start;
+    static const uf_trainer_ops ops = {.begin_epoch = begin_epoch, .step = step};
     *finished = 0;
-    snprintf(t.state, sizeof t.state, "%s/%s.state.ckpt", dir, name);
-    snprintf(t.log, sizeof t.log, "%s/%s.log.tsv", dir, name);
-    snprintf(t.final, sizeof t.final, "%s/%s.ckpt", dir, name);
-    remove_temporaries(dir, name);
     int rc = setup(&t, e);
-    if (rc == 0 && (rc = final_done(&t, e)) == 1) {
-        *finished = 1;
-        rc = 0;
-    } else if (rc == 0) {
-        if (uf_is_file(t.state)) {
-            rc = load_state(&t, e);
-        } else {
-            if (c->method == UF_PRETRAIN_MOCO)
-                uf_moco_init(&t.mc, c->seed);
-            else
-                uf_model_init_weights(&t.sup, c->seed);
-            rc = uf_mkdirs(dir, e);
-        }
-        if (rc == 0)
-            rc = train(&t, finished, e);
+    if (rc == 0) {
+        trainer_cfg(&t, dir, name, &tc);
+        rc = uf_trainer_open(&tr, &tc, t.m, &t.opt, c->seed, &start, e);
     }
+    if (rc == 0 && start == UF_TRAINER_DONE) {
+        *finished = 1;
+    } else if (rc == 0) {
+        if (start == UF_TRAINER_FRESH && c->method == UF_PRETRAIN_MOCO)
+            uf_moco_init(&t.mc, c->seed);
+        else if (start == UF_TRAINER_FRESH)
+            uf_model_init_weights(&t.sup, c->seed);
+        rc = uf_trainer_run(&tr, &ops, &t, finished, e);
+    }
+    uf_trainer_close(&tr);
     teardown(&t);
     return rc;
 }

@@ -8,20 +8,9 @@
  * (the loader's strong view); MoCo's two views come from two loaders that
  * differ only in their view seed.
  *
- * Files in the output folder, for a run called NAME:
- *   NAME.state.ckpt  the whole training state (nn/ckpt.h with the settings as
- *                    its note; MoCo adds the key encoder and the queue as
- *                    extra tables), every ckpt_every steps and at epoch ends
- *   NAME.log.tsv     one row per step: step, epoch, lr, loss, and `params`, a
- *                    hash of the parameters and running statistics at steps
- *                    1, 2, 4, 8, ... and the last (written with each state)
- *   NAME.ckpt        the trained model alone (no optimiser state), at the end;
- *                    the state file is then removed
- * A run finds NAME.state.ckpt and continues from it: the settings must be the
- * same (the thread count included: it changes float sums), and the log is cut
- * back to the checkpoint's step, so a killed run ends bit-identical to one that
- * was never interrupted. With NAME.ckpt present and made with the same
- * settings, there is nothing to do. */
+ * The run folder (NAME.state.ckpt, NAME.log.tsv with one loss per step,
+ * NAME.ckpt), resuming and progress are train/trainer.h's; MoCo keeps its key
+ * encoder and queue as the state's extra tables. */
 #ifndef UF_TRAIN_PRETRAIN_H
 #define UF_TRAIN_PRETRAIN_H
 
@@ -29,17 +18,9 @@
 
 #include "core/err.h"
 #include "moco.h"
+#include "trainer.h"
 
 typedef enum uf_pretrain_method { UF_PRETRAIN_SUPERVISED, UF_PRETRAIN_MOCO } uf_pretrain_method;
-
-typedef struct uf_pretrain_progress {
-    int64_t step, total;   /* steps done, of all */
-    int epoch, epochs;     /* the current epoch (from 0) */
-    double loss, lr;       /* of the last step */
-    double elapsed, eta;   /* seconds: this session, and the rest at its pace */
-    double images_per_s;   /* this session (MoCo: query images) */
-    int done;              /* the last call */
-} uf_pretrain_progress;
 
 typedef struct uf_pretrain_cfg {
     uf_pretrain_method method;
@@ -58,7 +39,7 @@ typedef struct uf_pretrain_cfg {
     int loader_threads;
     int ckpt_every;        /* steps between state checkpoints (0: at epoch ends only) */
     int64_t stop_after;    /* stop with a state checkpoint once this many steps are done; 0: run to the end */
-    void (*progress)(void *ctx, const uf_pretrain_progress *p);
+    void (*progress)(void *ctx, const uf_train_progress *p);
     void *progress_ctx;
 } uf_pretrain_cfg;
 

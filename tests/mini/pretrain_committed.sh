@@ -4,15 +4,18 @@
 # 16 steps, and every logged value of those steps (learning rate, loss) and the parameter hash at
 # steps 1, 2, 4, 8 and 16 must equal the committed log's, bit for bit. Float sums depend on the
 # thread count and on the CPU (OpenBLAS's kernels, -march=native): on a machine other than the one
-# results/mini/MACHINE names, the learning rates must still be equal and the losses agree to 1e-3
-# (relative), and the test says that it compared so.
+# results/mini/MACHINE names, the learning rates must still be equal, the first step's loss (one
+# forward pass of the same initial weights on the same batch) must agree to 1e-5 and every later
+# loss to 2e-2 (relative), and the test says that it compared so. Later steps get the wider bound
+# because SGD amplifies the last-bit differences: between two AMD EPYC generations (Zen 4, Zen 5)
+# the supervised losses drift apart by 3e-9 at step 1, 3e-4 at step 4 and 3e-3 at step 15.
 # usage: pretrain_committed.sh UOTFT WORLD COMMITTED_DIR WORK_DIR
 set -u
 uotft=$1 world=$2 committed=$3 w=$4
 . "$(dirname "$0")/machine.sh"
 same=0
 same_machine "$committed/.." && same=1
-[ $same = 1 ] || echo "note: not the machine of results/mini/MACHINE: losses compared to 1e-3, not bit for bit"
+[ $same = 1 ] || echo "note: not the machine of results/mini/MACHINE: losses compared to 1e-5 (step 1) and 2e-2, not bit for bit"
 rm -rf "$w"
 mkdir -p "$w"
 fail() { echo "FAIL: $*"; exit 1; }
@@ -39,9 +42,9 @@ for name in supervised moco-v2; do
     paste "$w/$name.committed16.tsv" "$w/$name.log.tsv" | awk -F'\t' -v n="$name" '
       NR == 1 { next }
       $1 != $6 || $3 != $8 { print "FAIL: " n ": step " $1 ": step or learning rate differs"; bad = 1 }
-      { d = $4 - $9; if (d < 0) d = -d; if (d > 1e-3 * $4) { print "FAIL: " n ": step " $1 ": loss " $9 ", committed " $4; bad = 1 } }
+      { d = $4 - $9; if (d < 0) d = -d; if (d > ($1 == 1 ? 1e-5 : 2e-2) * $4) { print "FAIL: " n ": step " $1 ": loss " $9 ", committed " $4; bad = 1 } }
       END { if (NR != 17) { print "FAIL: " n ": " NR - 1 " steps logged"; bad = 1 } exit bad }' ||
       fail "$name: the first 16 steps are not within the other-machine tolerances"
-    echo "$name: 16 steps within 1e-3 of the committed losses ($threads threads, another machine)"
+    echo "$name: 16 steps within the other-machine bounds of the committed losses ($threads threads, another machine)"
   fi
 done
