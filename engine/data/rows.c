@@ -25,8 +25,8 @@ static int *alloc_ints(int n)
 
 int uf_rows_all(const uf_dataset *ds, uf_rows *out, uf_err *e)
 {
-    out->n = ds->n;
     out->row = alloc_ints(ds->n);
+    out->n = out->row ? ds->n : 0;
     if (!out->row)
         return uf_fail(e, "%s: out of memory for a row list", ds->name);
     for (int i = 0; i < ds->n; i++)
@@ -41,8 +41,8 @@ static int rows_where(const char *mask, int n, char v, uf_rows *out, uf_err *e)
     int k = 0;
     for (int i = 0; i < n; i++)
         k += mask[i] == v;
-    out->n = k;
     out->row = alloc_ints(k);
+    out->n = out->row ? k : 0;
     if (!out->row)
         return uf_fail(e, "out of memory for a row list of %d rows", k);
     k = 0;
