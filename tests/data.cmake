@@ -45,5 +45,8 @@ set_tests_properties(data.test_data_loader PROPERTIES FIXTURES_REQUIRED data_fix
 uf_data_unit(test_data_archive ${UF_DATA_OUT}/fixtures)
 set_tests_properties(data.test_data_archive PROPERTIES FIXTURES_REQUIRED data_fixtures)
 
+# row lists (selected source classes or clusters, fractions, long tails, validation splits), in memory
+uf_data_unit(test_data_rows)
+
 # region decoding: JPEGs of every layout written in the test, random regions equal a full decode cropped
 uf_data_unit(test_data_jpeg_crop)

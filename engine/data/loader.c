@@ -19,6 +19,8 @@ typedef struct slot {
 struct uf_loader {
     const uf_dataset *ds;
     uf_loader_cfg cfg;
+    int *list;          /* cfg.rows copied, or NULL: every row */
+    int nitems;         /* rows an epoch visits */
     int *order;         /* the epoch's rows in visiting order */
     int nbatch, epoch;
     long next_item;     /* next (batch, position) item for a worker: batch * cfg.batch + position */
@@ -36,7 +38,7 @@ struct uf_loader {
 
 static int items(const uf_loader *L)
 {
-    return L->ds->n;
+    return L->nitems;
 }
 
 typedef struct crop_ctx {
@@ -135,8 +137,13 @@ int uf_loader_open(uf_loader **out, const uf_dataset *ds, const uf_loader_cfg *c
 {
     if (cfg->batch < 1 || cfg->size < 8 || cfg->threads < 1 || cfg->prefetch < 1)
         return uf_fail(e, "loader: batch, size, threads and prefetch must be positive");
-    if (ds->n < 1)
-        return uf_fail(e, "loader: %s has no rows", ds->name);
+    int n = cfg->rows ? cfg->nrows : ds->n;
+    if (n < 1)
+        return uf_fail(e, "loader: %s has no rows%s", ds->name, cfg->rows ? " in the row list" : "");
+    for (int i = 0; cfg->rows && i < n; i++)
+        if (cfg->rows[i] < 0 || cfg->rows[i] >= ds->n)
+            return uf_fail(e, "loader: row list entry %d is row %d, but %s has rows 0..%d", i, cfg->rows[i], ds->name,
+                           ds->n - 1);
     if (ds->kind == UF_DS_ARCHIVE && !ds->store_open) /* else every image would stream the archive */
         return uf_fail(e, "loader: %s: images not opened for random access (uf_dataset_open_images)", ds->name);
     uf_loader *L = calloc(1, sizeof *L);
@@ -144,12 +151,17 @@ int uf_loader_open(uf_loader **out, const uf_dataset *ds, const uf_loader_cfg *c
         return uf_fail(e, "loader: out of memory");
     L->ds = ds;
     L->cfg = *cfg;
-    L->nbatch = (ds->n + cfg->batch - 1) / cfg->batch;
-    L->order = malloc(sizeof *L->order * (size_t)ds->n);
+    L->nitems = n;
+    L->nbatch = (n + cfg->batch - 1) / cfg->batch;
+    L->order = malloc(sizeof *L->order * (size_t)n);
+    L->list = cfg->rows ? malloc(sizeof *L->list * (size_t)n) : NULL;
+    L->cfg.rows = L->list; /* the caller's array may go once the loader is open */
     L->slots = calloc((size_t)cfg->prefetch + 1, sizeof *L->slots);
     L->workers = calloc((size_t)cfg->threads, sizeof *L->workers);
     size_t per = (size_t)3 * (size_t)cfg->size * (size_t)cfg->size;
-    int ok = L->order && L->slots && L->workers;
+    int ok = L->order && L->slots && L->workers && (L->list || !cfg->rows);
+    if (L->list)
+        memcpy(L->list, cfg->rows, sizeof *L->list * (size_t)n);
     for (int i = 0; ok && i <= cfg->prefetch; i++) {
         slot *s = &L->slots[i];
         s->batch = -1;
@@ -162,7 +174,7 @@ int uf_loader_open(uf_loader **out, const uf_dataset *ds, const uf_loader_cfg *c
     pthread_mutex_init(&L->mu, NULL);
     pthread_cond_init(&L->work, NULL);
     pthread_cond_init(&L->ready, NULL);
-    L->next_item = ds->n; /* idle until an epoch starts */
+    L->next_item = n; /* idle until an epoch starts */
     for (int t = 0; ok && t < cfg->threads; t++)
         ok = pthread_create(&L->workers[t], NULL, worker, L) == 0 && ++L->nworkers;
     if (!ok) {
@@ -188,7 +200,7 @@ void uf_loader_start_at(uf_loader *L, int epoch, int first)
     L->skipped = 0;
     int n = items(L);
     for (int i = 0; i < n; i++)
-        L->order[i] = i;
+        L->order[i] = L->list ? L->list[i] : i;
     /* Fisher-Yates driven by (seed, epoch, position) */
     for (int i = n - 1; L->cfg.shuffle && i > 0; i--) {
         int j = (int)(uf_rng_uniform(L->cfg.seed, RNG_SHUFFLE, ((uint64_t)epoch << 32) | (uint64_t)i) * (i + 1));
@@ -263,6 +275,7 @@ void uf_loader_close(uf_loader *L)
     pthread_cond_destroy(&L->ready);
     free(L->slots);
     free(L->workers);
+    free(L->list);
     free(L->order);
     free(L);
 }

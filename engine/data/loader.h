@@ -32,10 +32,13 @@ typedef struct uf_loader_cfg {
     uint64_t view_seed; /* 0: augmentations drawn from seed; v > 0: from a seed derived from (seed, v),
                            so loaders that differ only here give independent augmentations of the same
                            rows in the same order (MoCo's query and key views) */
+    const int *rows;    /* the rows an epoch visits (data/rows.h; copied at open), shuffled as a list;
+                           NULL: every row of ds */
+    int nrows;
 } uf_loader_cfg;
 
 typedef struct uf_batch {
-    int n;       /* rows, batch or fewer (the last batch, skipped images) */
+    int n;       /* rows, batch or fewer (the last, partial batch of an epoch, skipped images) */
     float *x;    /* (n, 3, size, size), ImageNet-normalised */
     int *label;  /* n */
     int *row;    /* n: the data set rows */

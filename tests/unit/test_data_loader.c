@@ -1,7 +1,9 @@
 /* The loader on the ImageFolder and CUB fixtures of data_fixtures.py: batches are identical for any thread
  * count and prefetch depth, an epoch visits every row once in a per-epoch order, the eval view
  * equals the transforms applied one by one, a corrupt image is skipped and counted, and an
- * abandoned epoch does not disturb the next. usage: test_data_loader FIXTURES */
+ * abandoned epoch does not disturb the next. With a row list, an epoch visits exactly the listed
+ * rows, once each, and the list of every row gives the batches of no list.
+ * usage: test_data_loader FIXTURES */
 #define _DEFAULT_SOURCE /* mkdtemp */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,19 +15,20 @@
 #include "data/transform.h"
 
 typedef struct run {
-    int n;
+    int n, nb; /* rows, batches */
     int rows[64];
     float *x; /* n * per */
 } run;
 
-static void epoch_of(const uf_dataset *ds, int threads, int prefetch, uf_view view, int epoch, run *r)
+static void epoch_of(const uf_dataset *ds, int threads, int prefetch, uf_view view, int epoch, const int *rows,
+                     int nrows, run *r)
 {
     uf_loader *L;
     uf_err e;
     uf_loader_cfg cfg = {.batch = 3, .size = 32, .view = view, .shuffle = 1, .threads = threads,
-                         .prefetch = prefetch, .seed = 5};
+                         .prefetch = prefetch, .seed = 5, .rows = rows, .nrows = nrows};
     size_t per = 3 * 32 * 32;
-    r->n = 0;
+    r->n = r->nb = 0;
     r->x = malloc(sizeof(float) * per * 64);
     CHECK_OK(uf_loader_open(&L, ds, &cfg, &e), e);
     if (check_failures)
@@ -34,6 +37,7 @@ static void epoch_of(const uf_dataset *ds, int threads, int prefetch, uf_view vi
     const uf_batch *b;
     while ((b = uf_loader_next(L))) {
         CHECK(b->n <= 3);
+        r->nb++;
         for (int i = 0; i < b->n && r->n < 64; i++, r->n++) {
             r->rows[r->n] = b->row[i];
             CHECK(b->label[i] == ds->label[b->row[i]]);
@@ -47,6 +51,42 @@ static int same(const run *a, const run *b)
 {
     return a->n == b->n && memcmp(a->rows, b->rows, sizeof(int) * (size_t)a->n) == 0 &&
            memcmp(a->x, b->x, sizeof(float) * 3 * 32 * 32 * (size_t)a->n) == 0;
+}
+
+/* A row list of 7 of the 12 rows, batches of 3: three batches (the last of one row) per epoch, the
+ * listed rows once each, the same for any thread count; the list of every row is no list. */
+static void test_row_list(const uf_dataset *ds)
+{
+    int list[7] = {1, 2, 4, 7, 8, 10, 11}, every[12], seen[12] = {0};
+    for (int i = 0; i < 12; i++)
+        every[i] = i;
+    run a, b, c, d, f;
+    epoch_of(ds, 1, 1, UF_VIEW_WEAK, 0, list, 7, &a);
+    epoch_of(ds, 3, 2, UF_VIEW_WEAK, 0, list, 7, &b);
+    epoch_of(ds, 2, 2, UF_VIEW_WEAK, 1, list, 7, &f);
+    epoch_of(ds, 2, 3, UF_VIEW_WEAK, 0, every, 12, &c);
+    epoch_of(ds, 2, 3, UF_VIEW_WEAK, 0, NULL, 0, &d);
+    CHECK(a.n == 7 && a.nb == 3 && same(&a, &b) && same(&c, &d));
+    CHECK(f.n == 7 && memcmp(a.rows, f.rows, sizeof(int) * 7) != 0); /* another epoch, another order */
+    for (int i = 0; i < a.n; i++)
+        seen[a.rows[i]]++;
+    for (int i = 0, k = 0; i < 12; i++) {
+        int listed = k < 7 && list[k] == i;
+        k += listed;
+        CHECK(seen[i] == listed);
+    }
+    free(a.x);
+    free(b.x);
+    free(c.x);
+    free(d.x);
+    free(f.x);
+    uf_loader *L;
+    uf_err e;
+    list[3] = 12;
+    uf_loader_cfg cfg = {.batch = 3, .size = 32, .threads = 1, .prefetch = 1, .rows = list, .nrows = 7};
+    CHECK(uf_loader_open(&L, ds, &cfg, &e) == -1 && strstr(e.msg, "entry 3 is row 12"));
+    cfg.nrows = 0;
+    CHECK(uf_loader_open(&L, ds, &cfg, &e) == -1 && strstr(e.msg, "no rows in the row list"));
 }
 
 int main(int argc, char **argv)
@@ -65,10 +105,10 @@ int main(int argc, char **argv)
     CHECK(ds.n == 12);
     for (uf_view v = UF_VIEW_EVAL; v <= UF_VIEW_STRONG; v++) {
         run a, b, c, d;
-        epoch_of(&ds, 1, 1, v, 0, &a);
-        epoch_of(&ds, 3, 2, v, 0, &b);
-        epoch_of(&ds, 2, 4, v, 0, &c);
-        epoch_of(&ds, 2, 2, v, 1, &d);
+        epoch_of(&ds, 1, 1, v, 0, NULL, 0, &a);
+        epoch_of(&ds, 3, 2, v, 0, NULL, 0, &b);
+        epoch_of(&ds, 2, 4, v, 0, NULL, 0, &c);
+        epoch_of(&ds, 2, 2, v, 1, NULL, 0, &d);
         CHECK(a.n == 12 && same(&a, &b) && same(&a, &c)); /* thread count and prefetch change nothing */
         int seen[12] = {0};
         for (int i = 0; i < a.n; i++)
@@ -99,6 +139,7 @@ int main(int argc, char **argv)
         free(c.x);
         free(d.x);
     }
+    test_row_list(&ds);
     uf_dataset_free(&ds);
 
     /* a corrupt image: skipped, counted, named; the other rows still come */
