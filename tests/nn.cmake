@@ -51,3 +51,19 @@ nn_check(oracle weights weights test_nn_weights ${NN_REF}/weights)
 nn_check(cli forward weights sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/nn_forward.sh $<TARGET_FILE:uotft> ${NN_REF}/weights
          ${CMAKE_CURRENT_BINARY_DIR}/io/torch)
 set_tests_properties(cli.nn_forward PROPERTIES FIXTURES_REQUIRED "nn_weights;io_torch") # io.cmake's torch files
+
+# uotft export: the C round trip (export, read back with the engine's reader: bit-identical) also writes
+# the torch oracle's fixtures (a random-init ResNet-18 checkpoint, writer edge cases); the oracle checks
+# torch.load(weights_only=True), strict loading and outputs against uotft forward; bad input via the CLI
+set(NN_EXPORT ${CMAKE_CURRENT_BINARY_DIR}/nn_export)
+set(MINI_PRETRAIN ${PROJECT_SOURCE_DIR}/results/mini/pretrain)
+add_executable(test_nn_export unit/test_nn_export.c)
+target_link_libraries(test_nn_export PRIVATE uotft_engine)
+add_test(NAME unit.test_nn_export COMMAND test_nn_export ${NN_EXPORT} ${MINI_PRETRAIN})
+set_tests_properties(unit.test_nn_export PROPERTIES LABELS unit FIXTURES_SETUP nn_export)
+add_test(NAME oracle.nn_export COMMAND ${UOTFT_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/oracle/export_torch.py
+         $<TARGET_FILE:uotft> ${NN_EXPORT} ${MINI_PRETRAIN})
+set_tests_properties(oracle.nn_export PROPERTIES LABELS oracle FIXTURES_REQUIRED nn_export)
+add_test(NAME cli.nn_export COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/nn_export.sh $<TARGET_FILE:uotft>
+         ${MINI_PRETRAIN})
+set_tests_properties(cli.nn_export PROPERTIES LABELS cli)

@@ -17,6 +17,7 @@ int bench_data(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_kmeans(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_probe(int argc, char **argv);

@@ -15,6 +15,7 @@ static const struct {
     {"convert", cmd_convert, "NumPy pickles to .npy and class tables; list or extract PyTorch weights"},
     {"kmeans", cmd_kmeans, "spherical k-means of feature rows (.npy): centroids and assignments"},
     {"forward", cmd_forward, "a ResNet's logits, pooled features or MoCo head output for images (.npy)"},
+    {"export", cmd_export, "a model (checkpoint or weights) as a PyTorch state dict (.pth, zip format)"},
     {"pretrain", cmd_pretrain, "pre-train a backbone on the mini pool: supervised or MoCo v2 (resumable)"},
     {"features", cmd_features, "per-image features, class means and counts (.npy) through a backbone"},
     {"probe", cmd_probe, "linear probe: multinomial logistic regression on standardised features"},

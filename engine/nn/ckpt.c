@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/fileio.h"
 #include "core/sha256.h"
 
@@ -11,43 +12,17 @@
 
 /* ---- writing: the payload is built in memory, hashed, then written ---- */
 
-typedef struct wbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} wbuf;
+static void put_u32(uf_buf *b, uint32_t v) { uf_buf_put(b, &v, 4); }
+static void put_i64(uf_buf *b, int64_t v) { uf_buf_put(b, &v, 8); }
+static void put_f64(uf_buf *b, double v) { uf_buf_put(b, &v, 8); }
 
-static void put(wbuf *b, const void *x, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 1 << 16;
-        while (cap < b->n + n)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, x, n);
-    b->n += n;
-}
-
-static void put_u32(wbuf *b, uint32_t v) { put(b, &v, 4); }
-static void put_i64(wbuf *b, int64_t v) { put(b, &v, 8); }
-static void put_f64(wbuf *b, double v) { put(b, &v, 8); }
-
-static void put_str(wbuf *b, const char *s)
+static void put_str(uf_buf *b, const char *s)
 {
     put_u32(b, (uint32_t)strlen(s));
-    put(b, s, strlen(s));
+    uf_buf_put(b, s, strlen(s));
 }
 
-static void put_table(wbuf *b, const uf_params *p, const float *values)
+static void put_table(uf_buf *b, const uf_params *p, const float *values)
 {
     put_u32(b, (uint32_t)p->n);
     for (int i = 0; i < p->n; i++) {
@@ -58,7 +33,7 @@ static void put_table(wbuf *b, const uf_params *p, const float *values)
             put_i64(b, d->shape[k]);
         put_u32(b, (uint32_t)d->decay);
         put_u32(b, (uint32_t)d->group);
-        put(b, values + d->offset, sizeof(float) * d->count);
+        uf_buf_put(b, values + d->offset, sizeof(float) * d->count);
     }
 }
 
@@ -70,7 +45,7 @@ int uf_ckpt_save(const char *path, const uf_model *m, const uf_sgd *opt, const u
 int uf_ckpt_save_ex(const char *path, const uf_model *m, const uf_sgd *opt, const uf_train_state *ts,
                     const uf_ckpt_extra *x, uf_err *e)
 {
-    wbuf b = {0};
+    uf_buf b = {0};
     put_str(&b, m->arch.name);
     put_u32(&b, (uint32_t)m->nhead);
     for (int h = 0; h < m->nhead; h++) {
@@ -96,14 +71,14 @@ int uf_ckpt_save_ex(const char *path, const uf_model *m, const uf_sgd *opt, cons
     put_table(&b, &m->buf, m->buf.w);
     if (opt->steps > 0)
         for (int i = 0; i < m->p.n; i++)
-            put(&b, m->p.m + m->p.d[i].offset, sizeof(float) * m->p.d[i].count);
+            uf_buf_put(&b, m->p.m + m->p.d[i].offset, sizeof(float) * m->p.d[i].count);
     put_str(&b, x ? x->note : "");
     put_u32(&b, x ? (uint32_t)x->ntables : 0);
     for (int t = 0; x && t < x->ntables; t++)
         put_table(&b, x->tables[t], x->tables[t]->w);
     char hex[65];
     if (b.oom || uf_sha256_mem(b.p, b.n, hex)) {
-        free(b.p);
+        uf_buf_free(&b);
         return uf_fail(e, "%s: %s", path, b.oom ? "out of memory" : "sha256 failed");
     }
     char head[HEADER];
@@ -121,7 +96,7 @@ int uf_ckpt_save_ex(const char *path, const uf_model *m, const uf_sgd *opt, cons
         fwrite(b.p, 1, b.n, o.f);
         rc = uf_out_commit(&o, e);
     }
-    free(b.p);
+    uf_buf_free(&b);
     return rc;
 }
 

@@ -1,6 +1,8 @@
+#define _POSIX_C_SOURCE 200809L
 #include "weights.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int load_table(uf_params *p, const char *arch, uf_tensor_lookup get, void *ctx, const char *source,
@@ -77,4 +79,53 @@ static const uf_array *dict_lookup(void *ctx, const char *name, int *status, uf_
 int uf_model_load_dict(uf_model *m, const uf_tensor_dict *d, const char *source, int require_heads, uf_err *e)
 {
     return uf_model_load_named(m, dict_lookup, (void *)d, source, require_heads, e);
+}
+
+/* Appends a copy of src (NULL: zeros) as tensor name. */
+static int add_tensor(uf_tensor_dict *d, const char *name, uf_dtype t, int ndim, const int64_t *shape,
+                      const void *src, uf_err *e)
+{
+    uf_tensor *x = &d->t[d->n];
+    if (!(x->name = strdup(name)))
+        return uf_fail(e, "out of memory");
+    d->n++; /* from here uf_tensor_dict_free releases it */
+    if (uf_array_alloc(&x->a, t, ndim, shape, e))
+        return -1;
+    if (src)
+        memcpy(x->a.data, src, uf_array_count(&x->a) * uf_dtype_size(t));
+    return 0;
+}
+
+static int add_pdesc(uf_tensor_dict *d, const uf_params *p, int i, uf_err *e)
+{
+    const uf_pdesc *pd = &p->d[i];
+    return add_tensor(d, pd->name, UF_F32, pd->ndim, pd->shape, p->w + pd->offset, e);
+}
+
+/* After BatchNorm b's bias: running_mean, running_var, num_batches_tracked. */
+static int add_bn_buffers(uf_tensor_dict *d, const uf_model *m, int b, uf_err *e)
+{
+    const char *bias = m->p.d[m->bn[b].beta].name;
+    char name[UF_NAME_MAX + 32];
+    snprintf(name, sizeof name, "%.*snum_batches_tracked", (int)(strlen(bias) - strlen("bias")), bias);
+    if (add_pdesc(d, &m->buf, m->bn[b].rmean, e) || add_pdesc(d, &m->buf, m->bn[b].rvar, e))
+        return -1;
+    return add_tensor(d, name, UF_I64, 0, NULL, NULL, e);
+}
+
+int uf_model_state_dict(const uf_model *m, uf_tensor_dict *out, uf_err *e)
+{
+    memset(out, 0, sizeof *out);
+    if (!(out->t = calloc((size_t)(m->p.n + m->buf.n + m->nbn), sizeof *out->t)))
+        return uf_fail(e, "out of memory");
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < m->p.n; i++) {
+        rc = add_pdesc(out, &m->p, i, e);
+        for (int b = 0; rc == 0 && b < m->nbn; b++)
+            if (m->bn[b].beta == i)
+                rc = add_bn_buffers(out, m, b, e);
+    }
+    if (rc)
+        uf_tensor_dict_free(out);
+    return rc;
 }

@@ -28,4 +28,14 @@ int uf_torch_state_dict(const char *path, const char *key, const char *prefix, u
 /* uf_model_load_named over a loaded state dict; source names it in messages. */
 int uf_model_load_dict(uf_model *m, const uf_tensor_dict *d, const char *source, int require_heads, uf_err *e);
 
+/* The reverse: m's tensors as torchvision's state_dict holds them, as owned
+ * copies (free with uf_tensor_dict_free), for io/torchsave.h. Parameters in
+ * the model's (torchvision's) order, each BatchNorm's running_mean,
+ * running_var and num_batches_tracked right after its bias, as
+ * nn.Module.state_dict() orders a module's parameters before its buffers.
+ * num_batches_tracked (int64, 0-d) is 0: torch reads it only for BatchNorm
+ * with momentum=None (a cumulative average), which torchvision never builds
+ * and the engine has no counter for, and strict loading wants the key. */
+int uf_model_state_dict(const uf_model *m, uf_tensor_dict *out, uf_err *e);
+
 #endif
