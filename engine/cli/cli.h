@@ -19,6 +19,7 @@ int cmd_kmeans(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
+int cmd_finetune(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 /* uotft bench kmeans (engine/cli/bench_kmeans.c); argv[0] is "kmeans" */

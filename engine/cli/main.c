@@ -17,6 +17,7 @@ static const struct {
     {"forward", cmd_forward, "a ResNet's logits, pooled features or MoCo head output for images (.npy)"},
     {"export", cmd_export, "a model (checkpoint or weights) as a PyTorch state dict (.pth, zip format)"},
     {"pretrain", cmd_pretrain, "pre-train a backbone on the mini pool: supervised or MoCo v2 (resumable)"},
+    {"finetune", cmd_finetune, "fine-tune a backbone: plain, labelled / unlabelled source reuse, Co-Tuning (resumable)"},
     {"features", cmd_features, "per-image features, class means and counts (.npy) through a backbone"},
     {"probe", cmd_probe, "linear probe: multinomial logistic regression on standardised features"},
     {"bench", cmd_bench, "speed benchmarks against the reference implementations"},

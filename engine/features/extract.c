@@ -9,12 +9,29 @@
 
 int uf_extract_dim(const uf_model *m, int head) { return head < 0 ? m->feat_dim : m->head[head].s.out; }
 
+/* Where data set row `row` goes in X: itself, or its place in the ascending row list. */
+static int position(const uf_extract_cfg *c, int row)
+{
+    if (!c->rows)
+        return row;
+    int lo = 0, hi = c->nrows - 1;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (c->rows[mid] < row)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 int uf_extract(uf_model *m, const uf_dataset *ds, const uf_extract_cfg *c, float *X, uf_err *e)
 {
     if (c->head >= m->nhead)
         return uf_fail(e, "%s has no head %d", m->arch.name, c->head);
     uf_loader_cfg lc = {.batch = c->batch, .size = c->size, .view = UF_VIEW_EVAL, .shuffle = 0,
-                        .threads = c->loader_threads > 0 ? c->loader_threads : 1, .prefetch = 2};
+                        .threads = c->loader_threads > 0 ? c->loader_threads : 1, .prefetch = 2,
+                        .rows = c->rows, .nrows = c->nrows};
     uf_loader *L;
     if (uf_loader_open(&L, ds, &lc, e))
         return -1;
@@ -27,13 +44,14 @@ int uf_extract(uf_model *m, const uf_dataset *ds, const uf_extract_cfg *c, float
             break;
         const float *f = c->head < 0 ? uf_model_features(m) : uf_model_head_out(m, c->head);
         for (int i = 0; i < b->n; i++)
-            memcpy(X + (size_t)b->row[i] * d, f + (size_t)i * d, sizeof(float) * d);
+            memcpy(X + (size_t)position(c, b->row[i]) * d, f + (size_t)i * d, sizeof(float) * d);
         got += b->n;
     }
     const char *why = NULL;
-    if (!rc && got != ds->n) {
+    const int want = c->rows ? c->nrows : ds->n;
+    if (!rc && got != want) {
         uf_loader_skipped(L, &why);
-        rc = uf_fail(e, "%s: %d of %d images could not be read (%s)", ds->name, ds->n - got, ds->n,
+        rc = uf_fail(e, "%s: %d of %d images could not be read (%s)", ds->name, want - got, want,
                      why ? why : "unknown reason");
     }
     uf_loader_close(L);

@@ -15,13 +15,15 @@ typedef struct uf_extract_cfg {
     int batch;
     int loader_threads;
     int head;           /* -1: the pooled feature; h: head h's output (MoCo's MLP) */
+    const int *rows;    /* ascending data set rows to extract (data/rows.h); NULL: every row */
+    int nrows;
 } uf_extract_cfg;
 
 /* Width of what uf_extract writes per image. */
 int uf_extract_dim(const uf_model *m, int head);
 
-/* X: (ds->n, d) float32, rows in the data set's order; the model in eval
- * mode (running statistics). */
+/* X: (ds->n, d) float32, rows in the data set's order, or (c->nrows, d) in
+ * the list's order; the model in eval mode (running statistics). */
 int uf_extract(uf_model *m, const uf_dataset *ds, const uf_extract_cfg *c, float *X, uf_err *e);
 
 /* means: (k, d) the mean of the rows of each label (zero for a label without

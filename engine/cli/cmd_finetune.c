@@ -1,0 +1,214 @@
+#define _POSIX_C_SOURCE 200809L
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/parallel.h"
+#include "train/finetune.h"
+
+static const char *const help =
+    "usage: uotft finetune --recipe finetune|labelled|unlabelled|cotuning --backbone CKPT|PTH --target SET\n"
+    "                      --out DIR [--source SET --select TOP.tsv [--top K] [--assign CLUSTERS.npy]]\n"
+    "                      [settings below] [--seed S] [--threads N] [--quiet]\n"
+    "\n"
+    "Fine-tunes a pre-trained backbone on a target data set (SPEC section 4):\n"
+    "  finetune    target head only\n"
+    "  labelled    eq. 6: joint batch [target, source]; CE_t + lambda CE(source head, y_s)\n"
+    "  unlabelled  eq. 7: joint batch [target, weak source, strong source]; one head;\n"
+    "              CE_t + lambda soft-CE(strong, softmax(weak)) (no threshold, no temperature)\n"
+    "  cotuning    Co-Tuning: CE_t + lambda soft-CE(pre-trained fc on target, p(y_s | y_t))\n"
+    "SGD (Nesterov), weight decay on every tensor, heads at --head-lr-mult x --lr (Co-Tuning's\n"
+    "source head at --lr), the rate x0.1 after 60% and 80% of the epochs; an epoch is one pass\n"
+    "over the target's training rows (drop last); source batches from an endless shuffled stream\n"
+    "of the selected subset. Top-1 on the test split after epochs 1, 1 + E, 1 + 2E, ... (E =\n"
+    "--eval-every) and the last; with --val-fraction F on a held-out part of the training set.\n"
+    "\n"
+    "Data:     --target SET --target-root DIR   (uotft data names; mini-* sets live in data/mini)\n"
+    "          --source SET --source-root DIR --select TOP.tsv (uotft select) --top K\n"
+    "          --assign A.npy: the selection names k-means clusters, A gives each source image's\n"
+    "          --source-fraction F  --target-fraction F  (of every class, seeded)\n"
+    "          --longtail R (Pareto class sizes, largest / smallest = R)  --val-fraction F\n"
+    "Settings: --size --epochs --batch --source-batch --eval-every --eval-batch --lr --head-lr-mult\n"
+    "          --momentum --wd --lambda --scale-min --nesterov 0|1 --no-flip 0|1 --arch (for a .pth)\n"
+    "          defaults: the paper's (224 px, 100 epochs, 256 + 256, lr 0.003, wd 1e-4, lambda 1;\n"
+    "          Co-Tuning 2.3; finetune 0)\n"
+    "Run:      --loader-threads N --ckpt-every N --stop-after N --dump DIR (oracle inputs)\n"
+    "\n"
+    "DIR gets settings.txt, model.log.tsv (loss, loss_target, loss_source per step), eval.tsv,\n"
+    "result.tsv (final_top1 = the last evaluation, best_top1 = the best one, as the official code\n"
+    "prints), model.ckpt, and for Co-Tuning relation.npy. Run the same command again to resume a\n"
+    "killed run: it ends bit-identical (same settings and --threads). Progress and ETA on stderr.\n"
+    "Example: uotft finetune --recipe labelled --backbone results/mini/pretrain/supervised.ckpt \\\n"
+    "           --target mini-digits --source mini-pool --select top.tsv --size 28 --out runs/d\n";
+
+typedef enum { T_INT, T_I64, T_DBL, T_STR, T_NAME } opt_type;
+
+/* An option: where it goes in the settings, and its range. */
+typedef struct opt_spec {
+    const char *name;
+    opt_type type;
+    size_t offset, size;
+    double lo, hi;
+} opt_spec;
+
+#define F(field) offsetof(uf_finetune_cfg, field), sizeof(((uf_finetune_cfg *)0)->field)
+static const opt_spec specs[] = {
+    {"backbone", T_STR, F(backbone), 0, 0},        {"arch", T_NAME, F(arch), 0, 0},
+    {"target", T_NAME, F(target), 0, 0},           {"target-root", T_STR, F(target_root), 0, 0},
+    {"source", T_NAME, F(source), 0, 0},           {"source-root", T_STR, F(source_root), 0, 0},
+    {"select", T_STR, F(select), 0, 0},            {"top", T_INT, F(top), 0, 1e9},
+    {"assign", T_STR, F(assign), 0, 0},            {"source-fraction", T_DBL, F(source_fraction), -1e9, 1e9},
+    {"target-fraction", T_DBL, F(target_fraction), -1e9, 1e9}, {"longtail", T_DBL, F(longtail), 0, 1e9},
+    {"val-fraction", T_DBL, F(val_fraction), -1e9, 1e9}, {"size", T_INT, F(size), 8, 4096},
+    {"epochs", T_INT, F(epochs), 1, 1e6},          {"batch", T_INT, F(batch), 1, 65536},
+    {"source-batch", T_INT, F(source_batch), 1, 65536}, {"eval-every", T_INT, F(eval_every), 1, 1e6},
+    {"eval-batch", T_INT, F(eval_batch), 1, 65536}, {"lr", T_DBL, F(lr), 0, 1e3},
+    {"head-lr-mult", T_DBL, F(head_lr_mult), 0, 1e6}, {"momentum", T_DBL, F(momentum), 0, 1},
+    {"wd", T_DBL, F(weight_decay), 0, 1},          {"lambda", T_DBL, F(lambda), -1e9, 1e9},
+    {"scale-min", T_DBL, F(scale_min), 1e-6, 1},   {"nesterov", T_INT, F(nesterov), 0, 1},
+    {"no-flip", T_INT, F(no_flip), 0, 1},          {"seed", T_I64, F(seed), 0, 4.6e18},
+    {"dump", T_STR, F(dump), 0, 0},                {"loader-threads", T_INT, F(loader_threads), 1, 256},
+    {"ckpt-every", T_INT, F(ckpt_every), 0, 1e9},  {"stop-after", T_I64, F(stop_after), 1, 1e15},
+};
+#undef F
+enum { NSPECS = sizeof specs / sizeof specs[0], O_RECIPE = 1000, O_OUT, O_THREADS, O_QUIET, O_HELP };
+
+static int set_option(const char *cmd, const opt_spec *s, const char *arg, uf_finetune_cfg *c)
+{
+    char *field = (char *)c + s->offset;
+    long v;
+    double d;
+    switch (s->type) {
+    case T_INT:
+    case T_I64:
+        if (cli_int(cmd, s->name, arg, (long)s->lo, (long)s->hi, &v))
+            return -1;
+        if (s->type == T_INT)
+            *(int *)field = (int)v;
+        else
+            *(int64_t *)field = v;
+        return 0;
+    case T_DBL:
+        if (cli_double(cmd, s->name, arg, &d))
+            return -1;
+        if (!(d >= s->lo && d <= s->hi))
+            return cli_usage_error(cmd, "--%s must be in [%g, %g]", s->name, s->lo, s->hi) ? -1 : -1;
+        *(double *)field = d;
+        return 0;
+    case T_STR:
+        *(const char **)field = arg;
+        return 0;
+    case T_NAME:
+        if (strlen(arg) >= s->size)
+            return cli_usage_error(cmd, "--%s: '%s' is too long", s->name, arg) ? -1 : -1;
+        strcpy(field, arg);
+        return 0;
+    }
+    return -1;
+}
+
+typedef struct shown {
+    double last;
+} shown;
+
+static void progress(void *ctx, const uf_train_progress *p)
+{
+    shown *s = ctx;
+    if (!p->done && p->elapsed - s->last < 5)
+        return;
+    s->last = p->elapsed;
+    fprintf(stderr, "[finetune] step %lld/%lld, epoch %d/%d, loss %.4f, lr %.4g | %.0f img/s, %.0f s elapsed, "
+                    "ETA %.0f s\n",
+            (long long)p->step, (long long)p->total, p->epoch + 1, p->epochs, p->loss, p->lr, p->images_per_s,
+            p->elapsed, p->eta);
+}
+
+/* The recipe decides the defaults: found first. */
+static int find_recipe(int argc, char **argv, const struct option *opts, uf_recipe *r, int *asked_help)
+{
+    int c, found = 0;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == O_HELP)
+            *asked_help = 1;
+        if (c == O_RECIPE) {
+            if (uf_recipe_parse(optarg, r))
+                return cli_usage_error("finetune", "--recipe is finetune, labelled, unlabelled or cotuning, not '%s'",
+                                       optarg);
+            found = 1;
+        }
+    }
+    opterr = 1;
+    optind = 1;
+    return found || *asked_help ? 0 : cli_usage_error("finetune", "--recipe is required");
+}
+
+static void build_options(struct option *opts)
+{
+    for (int k = 0; k < NSPECS; k++)
+        opts[k] = (struct option){specs[k].name, required_argument, 0, k};
+    opts[NSPECS] = (struct option){"recipe", required_argument, 0, O_RECIPE};
+    opts[NSPECS + 1] = (struct option){"out", required_argument, 0, O_OUT};
+    opts[NSPECS + 2] = (struct option){"threads", required_argument, 0, O_THREADS};
+    opts[NSPECS + 3] = (struct option){"quiet", no_argument, 0, O_QUIET};
+    opts[NSPECS + 4] = (struct option){"help", no_argument, 0, O_HELP};
+    opts[NSPECS + 5] = (struct option){0, 0, 0, 0};
+}
+
+int cmd_finetune(int argc, char **argv)
+{
+    const char *cmd = "finetune", *out = NULL;
+    struct option opts[NSPECS + 6];
+    uf_recipe recipe = UF_RECIPE_FINETUNE;
+    int c, quiet = 0, asked_help = 0;
+    long threads = 0;
+    build_options(opts);
+    if (find_recipe(argc, argv, opts, &recipe, &asked_help))
+        return 2;
+    if (asked_help) {
+        fputs(help, stdout);
+        return 0;
+    }
+    uf_finetune_cfg cfg;
+    uf_finetune_defaults(&cfg, recipe);
+    cfg.target_root = cfg.source_root = "data/mini";
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c >= 0 && c < NSPECS) {
+            if (set_option(cmd, &specs[c], optarg, &cfg))
+                return 2;
+        } else if (c == O_OUT) {
+            out = optarg;
+        } else if (c == O_THREADS) {
+            if (cli_int(cmd, "--threads", optarg, 1, 1024, &threads))
+                return 2;
+        } else if (c == O_QUIET) {
+            quiet = 1;
+        } else if (c != O_RECIPE) {
+            return cli_usage_error(cmd, "unrecognised option");
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!out || !cfg.backbone || !cfg.target[0])
+        return cli_usage_error(cmd, "--backbone, --target and --out are required");
+    cli_set_threads(threads);
+    shown s = {.last = -1e9};
+    if (!quiet) {
+        cfg.progress = progress;
+        cfg.progress_ctx = &s;
+    }
+    uf_err e;
+    uf_finetune_result r;
+    if (uf_finetune(&cfg, out, &r, &e))
+        return cli_error(cmd, &e);
+    if (r.finished)
+        printf("%s %s: final top-1 %.2f%%, best %.2f%% (epoch %d), %lld steps, %.1f s\n", uf_recipe_names[recipe],
+               cfg.target, r.final_top1, r.best_top1, r.best_epoch + 1, (long long)r.steps, r.seconds);
+    else
+        printf("%s %s: stopped after step %lld (state in %s)\n", uf_recipe_names[recipe], cfg.target,
+               (long long)r.steps, out);
+    return 0;
+}
