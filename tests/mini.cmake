@@ -68,6 +68,20 @@ add_test(NAME cli.mini_bad_input COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/bad
          $<TARGET_FILE:uotft> ${UF_MINI_OUT}/world ${UF_MINI_OUT}/bad-input)
 set_tests_properties(cli.mini_bad_input PROPERTIES LABELS "cli;mini" FIXTURES_REQUIRED mini_world)
 
+# ---- fine-tuning (issue 9) ----
+
+# stopped and SIGKILLed runs end bit-identical to an uninterrupted one (unlabelled, Co-Tuning)
+add_test(NAME mini.finetune_resume COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/finetune_resume.sh
+         $<TARGET_FILE:uotft> ${UF_MINI_OUT}/world ${PROJECT_SOURCE_DIR}/results/mini/pretrain/supervised.ckpt
+         ${UF_MINI_OUT}/finetune-resume)
+set_tests_properties(mini.finetune_resume PROPERTIES LABELS mini FIXTURES_REQUIRED mini_world TIMEOUT 600)
+# bad selections, settings, backbones and targets refused with their reason, no result left
+add_test(NAME cli.finetune_bad_input COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/finetune_bad_input.sh
+         $<TARGET_FILE:uotft> ${UOTFT_PYTHON} ${UF_MINI_OUT}/world
+         ${PROJECT_SOURCE_DIR}/results/mini/pretrain/supervised.ckpt
+         ${PROJECT_SOURCE_DIR}/results/mini/pretrain/moco-v2.ckpt ${UF_MINI_OUT}/finetune-bad-input)
+set_tests_properties(cli.finetune_bad_input PROPERTIES LABELS "cli;mini" FIXTURES_REQUIRED mini_world)
+
 # the committed backbones (results/mini/pretrain): their first 16 steps re-run bit for bit
 add_test(NAME mini.pretrain_committed COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/pretrain_committed.sh
          $<TARGET_FILE:uotft> ${UF_MINI_OUT}/world ${PROJECT_SOURCE_DIR}/results/mini/pretrain
