@@ -41,7 +41,7 @@ int uf_dataset_list(uf_dataset *ds, const char *name, const char *root, const ch
         snprintf(ds->name, sizeof ds->name, "%s", name);
         if (readers[i].read(ds, root, train, seed, e)) {
             uf_dataset_free(ds);
-            return uf_wrap(e, "%s %s split: ", name, split);
+            return uf_wrap(e, "%s %s split", name, split);
         }
         for (int k = 0; k < ds->n; k++)
             if (ds->label[k] < 0 || ds->label[k] >= ds->nclasses) {

@@ -479,8 +479,9 @@ int uf_ds_caltech101(uf_dataset *ds, const char *root, int train, uint64_t seed,
 {
     uf_err ignore;
     if (uf_ds_need(root, "caltech-101.zip", "caltech101", ds->images, sizeof ds->images, &ignore) &&
-        uf_ds_need(root, "101_ObjectCategories.tar.gz", "caltech101", ds->images, sizeof ds->images, e))
-        return uf_wrap(e, "neither caltech-101.zip nor ");
+        uf_ds_need(root, "101_ObjectCategories.tar.gz", "caltech101", ds->images, sizeof ds->images, &ignore))
+        return uf_fail(e, "%s: neither caltech-101.zip nor 101_ObjectCategories.tar.gz (datasets/fetch caltech101, "
+                          "or --root pointing at its files)", root);
     cal_ctx c = {NULL, 0, 0, seed};
     int rc = uf_arc_walk(ds->images, cal_descend, cal_visit, &c, e);
     if (!rc && c.n == 0)
