@@ -248,8 +248,10 @@ int uf_npy_read_vector(const char *path, double **data, int *n, uf_err *e)
     }
     for (int i = 0; i < *n; i++)
         if ((*data)[i] < 0) {
+            double bad = (*data)[i]; /* read before the free: the message quotes it */
             free(*data);
-            return uf_fail(e, "%s: negative value %g at index %d", path, (*data)[i], i);
+            *data = NULL;
+            return uf_fail(e, "%s: negative value %g at index %d", path, bad, i);
         }
     return 0;
 }
