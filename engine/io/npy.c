@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,25 @@ static int parse_header(const char *path, const char *h, uf_array *a, uf_err *e)
     return 0;
 }
 
+/* The data bytes the header's shape and type need (*need) must be the `have` the file holds. */
+static int check_data_size(const char *path, const uf_array *hdr, size_t have, size_t *need, uf_err *e)
+{
+    char shape[128];
+    uf_shape_str(hdr, shape, sizeof shape);
+    size_t n = uf_dtype_size(hdr->dtype);
+    for (int i = 0; i < hdr->ndim; i++) {
+        size_t d = (size_t)hdr->shape[i];
+        if (d && n > SIZE_MAX / d)
+            return uf_fail(e, "%s: shape %s of %s is too large", path, shape, uf_dtype_descr(hdr->dtype));
+        n *= d;
+    }
+    *need = n;
+    if (have != n)
+        return uf_fail(e, "%s: %s data: %zu bytes for shape %s of %s, expected %zu", path,
+                       have < n ? "truncated" : "trailing bytes after", have, shape, uf_dtype_descr(hdr->dtype), n);
+    return 0;
+}
+
 int uf_npy_read(const char *path, uf_array *a, uf_err *e)
 {
     char *buf;
@@ -141,19 +161,11 @@ int uf_npy_read(const char *path, uf_array *a, uf_err *e)
     if (rc)
         goto out;
     rc = -1;
+    size_t need = 0; /* the header's shape against the file, before anything that size is allocated */
+    if (check_data_size(path, &hdr, len - hstart - hlen, &need, e))
+        goto out;
     if (uf_array_alloc(a, hdr.dtype, hdr.ndim, hdr.shape, e)) {
         uf_wrap(e, "%s", path);
-        goto out;
-    }
-    size_t need = uf_array_count(a) * uf_dtype_size(a->dtype);
-    size_t have = len - hstart - hlen;
-    if (have != need) {
-        char shape[128];
-        uf_shape_str(a, shape, sizeof shape);
-        uf_fail(e, "%s: %s data: %zu bytes for shape %s of %s, expected %zu", path,
-                have < need ? "truncated" : "trailing bytes after", have, shape, uf_dtype_descr(a->dtype),
-                need);
-        uf_array_free(a);
         goto out;
     }
     memcpy(a->data, buf + hstart + hlen, need);

@@ -136,6 +136,11 @@ static void test_rejections(void)
     buf[8] = (char)200; /* header length beyond the file */
     buf[9] = 1;
     expect_reject("hdr.npy", buf, 100, "truncated .npy header");
+    /* a shape far beyond the file is refused before anything that size is allocated */
+    header(buf, "{'descr': '<f8', 'fortran_order': False, 'shape': (40, 4294967296), }", 16, &n);
+    expect_reject("huge.npy", buf, n, "truncated data: 16 bytes for shape (40, 4294967296)");
+    header(buf, "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776, 1099511627776), }", 16, &n);
+    expect_reject("overflow.npy", buf, n, "too large");
 }
 
 /* Feature matrices: NaN, wrong rank and negative counts are errors naming the file. */
