@@ -11,6 +11,26 @@
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .npy code assumes a little-endian host");
 
+/* Header text quoted in a message: control characters escaped, so a malformed header cannot
+ * put a raw newline (or a terminal escape) into the one-line error. Returns out. */
+static const char *quoted(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && s[i] && k + 5 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n' || c == '\r' || c == '\t') {
+            out[k++] = '\\';
+            out[k++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c < 0x20 || c == 0x7f) {
+            k += (size_t)snprintf(out + k, cap - k, "\\x%02x", c);
+        } else {
+            out[k++] = (char)c;
+        }
+    }
+    out[k] = '\0';
+    return out;
+}
+
 /* Parses the header dict, e.g. {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), } */
 static int parse_header(const char *path, const char *h, uf_array *a, uf_err *e)
 {
@@ -86,13 +106,16 @@ static int parse_header(const char *path, const char *h, uf_array *a, uf_err *e)
             }
             have_shape = 1;
         } else {
-            return uf_fail(e, "%s: unexpected key '%.*s' in .npy header", path, (int)klen, k);
+            char q[256];
+            return uf_fail(e, "%s: unexpected key '%s' in .npy header", path, quoted(k, klen, q, sizeof q));
         }
     }
     if (!have_descr || !have_order || !have_shape)
         return uf_fail(e, "%s: .npy header lacks descr, fortran_order or shape", path);
+    char q[64];
     if (uf_dtype_from_descr(descr, &a->dtype))
-        return uf_fail(e, "%s: unsupported dtype '%s' (supported: <f8 <f4 <i8 <i4)", path, descr);
+        return uf_fail(e, "%s: unsupported dtype '%s' (supported: <f8 <f4 <i8 <i4)", path,
+                       quoted(descr, sizeof descr, q, sizeof q));
     return 0;
 }
 

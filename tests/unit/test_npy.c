@@ -143,6 +143,33 @@ static void test_rejections(void)
     expect_reject("overflow.npy", buf, n, "too large");
 }
 
+/* Header text is quoted in messages with control characters escaped, never echoed raw. */
+static void expect_escaped(const char *name, const char *dict, const char *shown)
+{
+    char buf[512];
+    size_t n;
+    header(buf, dict, 16, &n);
+    expect_reject(name, buf, n, shown);
+    uf_array a;
+    uf_err e = {{0}};
+    if (uf_npy_read(tmp(name), &a, &e) == 0)
+        return;
+    for (const char *c = e.msg; *c; c++)
+        if ((unsigned char)*c < 0x20) {
+            fprintf(stderr, "  %s: message '%s' has a raw control character\n", name, e.msg);
+            check_failures++;
+            return;
+        }
+}
+
+static void test_escaped(void)
+{
+    expect_escaped("key.npy", "{'sh\nape': (2,), 'descr': '<f8', 'fortran_order': False, }",
+                   "unexpected key 'sh\\nape'");
+    expect_escaped("descr.npy", "{'descr': '<f\r8', 'fortran_order': False, 'shape': (2,), }",
+                   "unsupported dtype '<f\\r8'");
+}
+
 /* Feature matrices: NaN, wrong rank and negative counts are errors naming the file. */
 static void test_matrix_checks(void)
 {
@@ -180,6 +207,7 @@ int main(void)
     test_numpy_bytes(UF_REF);
     test_version2();
     test_rejections();
+    test_escaped();
     test_matrix_checks();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
