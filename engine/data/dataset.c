@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/fileio.h"
 
 static const struct {
@@ -139,12 +140,15 @@ int uf_ds_add(uf_dataset *ds, const char *source, int label, uf_err *e)
 
 int uf_ds_set_classes(uf_dataset *ds, int n, char *const *names, uf_err *e)
 {
-    if (!(ds->classes = calloc((size_t)n + 1, sizeof *ds->classes)))
-        return uf_fail(e, "out of memory");
+    if (!(ds->classes = uf_calloc((size_t)n + 1, sizeof *ds->classes, e)))
+        return -1;
     ds->nclasses = n;
-    for (int k = 0; k < n; k++)
-        if (!(ds->classes[k] = strdup(names[k])))
-            return uf_fail(e, "out of memory");
+    for (int k = 0; k < n; k++) {
+        if (!names[k]) /* a reader's table with a hole: an error, not a crash in strdup */
+            return uf_fail(e, "class %d has no name", k + 1);
+        if (!(ds->classes[k] = uf_strdup(names[k], e)))
+            return -1;
+    }
     return 0;
 }
 
