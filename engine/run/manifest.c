@@ -136,6 +136,20 @@ int uf_manifest_has_tier(const uf_manifest *m, const char *tier)
     return found;
 }
 
+/* A grid's job count is bounded, so that it cannot overflow a long and a mistyped or hostile
+ * manifest is refused at once instead of starting a run with an ETA of years. */
+static int check_jobs(const uf_manifest *m, uf_err *e)
+{
+    long n = 1;
+    for (int a = 0; a < m->naxes; a++) {
+        if (m->axes[a].n > UF_MAX_JOBS / n)
+            return uf_fail(e, "%s: the grid has more than %ld jobs (the product of its axes' sizes, at axis '%s'); "
+                              "split the experiment", m->path, (long)UF_MAX_JOBS, m->axes[a].name);
+        n *= m->axes[a].n;
+    }
+    return 0;
+}
+
 int uf_manifest_load(const char *path, const char *tier, uf_manifest *m, uf_err *e)
 {
     memset(m, 0, sizeof *m);
@@ -193,6 +207,10 @@ int uf_manifest_load(const char *path, const char *tier, uf_manifest *m, uf_err 
             uf_manifest_free(m);
             return -1;
         }
+    }
+    if (check_jobs(m, e)) {
+        uf_manifest_free(m);
+        return -1;
     }
     return 0;
 }
