@@ -69,6 +69,11 @@ expect classes-mismatch "lists 1000 classes" -- \
       --classes "$ref/imagenet-classes.tsv" --concept bird
 expect unwritable "cannot" -- "$uotft" select --method uot-cos $good $tgt --out /proc/out.tsv
 expect uot-cost "garbage.npy" -- "$uotft" uot --cost "$w/garbage.npy" --plan "$w/out.npy"
+# UOTFT_THREADS is held to --threads' range, checked before the command reads anything
+for t in 0 -3 four 99999; do
+  expect "threads-env-$t" "UOTFT_THREADS expects an integer in [1, 1024], got '$t'" -- \
+    env UOTFT_THREADS=$t "$uotft" uot --cost "$w/garbage.npy" --plan "$w/out.npy"
+done
 
 # manifests
 printf '[experiment]\nname = broken\ntask = recall\ntiers = features\n[grid\nmodel = x\n' > "$w/broken.ini"
