@@ -123,17 +123,17 @@ int uf_ds_add(uf_dataset *ds, const char *source, int label, uf_err *e)
 {
     if ((ds->n & (ds->n - 1)) == 0) { /* capacity doubles at powers of two */
         size_t cap = ds->n ? 2 * (size_t)ds->n : 1;
-        char **s = realloc(ds->source, cap * sizeof *s);
+        char **s = uf_realloc(ds->source, cap, sizeof *s, e);
         if (s)
             ds->source = s;
-        int *l = realloc(ds->label, cap * sizeof *l);
+        int *l = s ? uf_realloc(ds->label, cap, sizeof *l, e) : NULL;
         if (l)
             ds->label = l;
         if (!s || !l)
-            return uf_fail(e, "out of memory");
+            return -1;
     }
-    if (!(ds->source[ds->n] = strdup(source)))
-        return uf_fail(e, "out of memory");
+    if (!(ds->source[ds->n] = uf_strdup(source, e)))
+        return -1;
     ds->label[ds->n++] = label;
     return 0;
 }
@@ -173,8 +173,10 @@ static int take_members(void *ctx, const uf_arc_entry *en, uf_err *e)
     for (int i = 0; i < c->n; i++) {
         if (c->bufs[i] || !member_matches(c->want[i], en->name))
             continue;
-        if (en->size < 0 || en->size > (1 << 30) || !(c->bufs[i] = malloc((size_t)en->size + 1)))
-            return uf_fail(e, "%s: member too large", en->name);
+        if (en->size < 0 || en->size > (1 << 30))
+            return uf_fail(e, "%s: member too large (%lld bytes)", en->name, (long long)en->size);
+        if (!(c->bufs[i] = uf_alloc((size_t)en->size + 1, e)))
+            return uf_wrap(e, "%s", en->name);
         if (uf_arc_entry_read(en, c->bufs[i], e))
             return -1;
         c->bufs[i][en->size] = '\0';

@@ -228,9 +228,10 @@ int uf_ds_pets(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_er
         *sp = '\0';
         snprintf(src, sizeof src, "images/%s.jpg", line);
         rc = uf_ds_add(ds, src, k - 1, e);
-        if (!names[k - 1]) { /* the breed: the image name without its trailing _<number> */
+        if (!rc && !names[k - 1]) { /* the breed: the image name without its trailing _<number> */
             char *us = strrchr(line, '_');
-            names[k - 1] = strndup(line, us ? (size_t)(us - line) : strlen(line));
+            if (!(names[k - 1] = uf_strndup(line, us ? (size_t)(us - line) : strlen(line), e)))
+                rc = -1;
         }
         ncls = k > ncls ? k : ncls;
     }

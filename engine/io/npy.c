@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/alloc.h"
 #include "../core/fileio.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .npy code assumes a little-endian host");
@@ -170,9 +171,9 @@ int uf_npy_read(const char *path, uf_array *a, uf_err *e)
         uf_fail(e, "%s: truncated .npy header", path);
         goto out;
     }
-    char *header = malloc(hlen + 1);
+    char *header = uf_alloc(hlen + 1, e);
     if (!header) {
-        uf_fail(e, "%s: out of memory", path);
+        uf_wrap(e, "%s", path);
         goto out;
     }
     memcpy(header, buf + hstart, hlen);
@@ -250,9 +251,9 @@ int uf_npy_read_matrix(const char *path, double **data, int *rows, int *cols, uf
         uf_fail(e, "%s: matrix too large", path);
         goto out;
     }
-    double *d = malloc(r * c * sizeof *d);
+    double *d = uf_calloc(r * c, sizeof *d, e);
     if (!d) {
-        uf_fail(e, "%s: out of memory", path);
+        uf_wrap(e, "%s", path);
         goto out;
     }
     for (size_t i = 0; i < r * c; i++) {
