@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/alloc.h"
 #include "core/fileio.h"
 #include "io/npy.h"
 #include "select/classes.h"
@@ -152,7 +153,10 @@ int cmd_select(int argc, char **argv)
             cli_error(cmd, &e);
             goto out;
         }
-        mask = malloc((size_t)ns);
+        if (!(mask = uf_alloc((size_t)ns, &e))) {
+            cli_error(cmd, &e);
+            goto out;
+        }
         concept_total = uf_classes_mask(&cls, concept, mask);
         if (concept_total == 0) {
             uf_fail(&e, "%s: no class has the concept '%s'", classes_path, concept);

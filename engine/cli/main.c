@@ -1,5 +1,6 @@
 /* uotft: one CLI over the engine library; each subcommand has --help. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -35,6 +36,15 @@ static void usage(FILE *f)
                "Threads: --threads N on any command, or UOTFT_THREADS; default all cores.\n");
 }
 
+/* UOTFT_THREADS is held to the range of --threads: a 0 or a typo would otherwise mean "every core"
+ * silently (an empty value counts as unset). */
+static int threads_env_ok(const char *cmd)
+{
+    const char *env = getenv("UOTFT_THREADS");
+    long n;
+    return !env || !*env || cli_int(cmd, "UOTFT_THREADS", env, 1, 1024, &n) == 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -51,7 +61,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].fn(argc - 1, argv + 1);
+            return threads_env_ok(argv[1]) ? commands[i].fn(argc - 1, argv + 1) : 2;
     fprintf(stderr, "uotft: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -12,7 +12,8 @@ typedef struct uf_err {
  * write `return uf_fail(e, "%s: truncated header", path);`. */
 int uf_fail(uf_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Prepends context ("while reading X: ") to an existing message; returns -1. */
+/* Prepends context to an existing message, joined by ": " (written once even when the
+ * context ends with it; none when either part is empty); returns -1. */
 int uf_wrap(uf_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

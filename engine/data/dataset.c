@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/fileio.h"
 
 static const struct {
@@ -41,7 +42,7 @@ int uf_dataset_list(uf_dataset *ds, const char *name, const char *root, const ch
         snprintf(ds->name, sizeof ds->name, "%s", name);
         if (readers[i].read(ds, root, train, seed, e)) {
             uf_dataset_free(ds);
-            return uf_wrap(e, "%s %s split: ", name, split);
+            return uf_wrap(e, "%s %s split", name, split);
         }
         for (int k = 0; k < ds->n; k++)
             if (ds->label[k] < 0 || ds->label[k] >= ds->nclasses) {
@@ -122,29 +123,32 @@ int uf_ds_add(uf_dataset *ds, const char *source, int label, uf_err *e)
 {
     if ((ds->n & (ds->n - 1)) == 0) { /* capacity doubles at powers of two */
         size_t cap = ds->n ? 2 * (size_t)ds->n : 1;
-        char **s = realloc(ds->source, cap * sizeof *s);
+        char **s = uf_realloc(ds->source, cap, sizeof *s, e);
         if (s)
             ds->source = s;
-        int *l = realloc(ds->label, cap * sizeof *l);
+        int *l = s ? uf_realloc(ds->label, cap, sizeof *l, e) : NULL;
         if (l)
             ds->label = l;
         if (!s || !l)
-            return uf_fail(e, "out of memory");
+            return -1;
     }
-    if (!(ds->source[ds->n] = strdup(source)))
-        return uf_fail(e, "out of memory");
+    if (!(ds->source[ds->n] = uf_strdup(source, e)))
+        return -1;
     ds->label[ds->n++] = label;
     return 0;
 }
 
 int uf_ds_set_classes(uf_dataset *ds, int n, char *const *names, uf_err *e)
 {
-    if (!(ds->classes = calloc((size_t)n + 1, sizeof *ds->classes)))
-        return uf_fail(e, "out of memory");
+    if (!(ds->classes = uf_calloc((size_t)n + 1, sizeof *ds->classes, e)))
+        return -1;
     ds->nclasses = n;
-    for (int k = 0; k < n; k++)
-        if (!(ds->classes[k] = strdup(names[k])))
-            return uf_fail(e, "out of memory");
+    for (int k = 0; k < n; k++) {
+        if (!names[k]) /* a reader's table with a hole: an error, not a crash in strdup */
+            return uf_fail(e, "class %d has no name", k + 1);
+        if (!(ds->classes[k] = uf_strdup(names[k], e)))
+            return -1;
+    }
     return 0;
 }
 
@@ -169,8 +173,10 @@ static int take_members(void *ctx, const uf_arc_entry *en, uf_err *e)
     for (int i = 0; i < c->n; i++) {
         if (c->bufs[i] || !member_matches(c->want[i], en->name))
             continue;
-        if (en->size < 0 || en->size > (1 << 30) || !(c->bufs[i] = malloc((size_t)en->size + 1)))
-            return uf_fail(e, "%s: member too large", en->name);
+        if (en->size < 0 || en->size > (1 << 30))
+            return uf_fail(e, "%s: member too large (%lld bytes)", en->name, (long long)en->size);
+        if (!(c->bufs[i] = uf_alloc((size_t)en->size + 1, e)))
+            return uf_wrap(e, "%s", en->name);
         if (uf_arc_entry_read(en, c->bufs[i], e))
             return -1;
         c->bufs[i][en->size] = '\0';

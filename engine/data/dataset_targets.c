@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/rng.h"
 #include "dataset.h"
 #include "mat.h"
@@ -177,11 +178,14 @@ int uf_ds_cars(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_er
     const uf_mat *names = uf_mat_var(&meta, "class_names"), *a = uf_mat_var(&annos, "annotations");
     if (!names || names->kind != UF_MAT_CELL || !a || !uf_mat_field(a, 0, "class") || !uf_mat_field(a, 0, "fname"))
         rc = uf_fail(e, "cars: class_names (cell) or annotations with class and fname missing");
-    char **cls = rc ? NULL : calloc(names->n + 1, sizeof *cls), src[PATH_CAP];
-    for (size_t k = 0; cls && k < names->n; k++)
-        cls[k] = (char *)uf_mat_str(names->cell[k]);
+    char **cls = NULL, src[PATH_CAP];
+    if (!rc && !(cls = uf_calloc(names->n + 1, sizeof *cls, e)))
+        rc = -1;
+    for (size_t k = 0; !rc && k < names->n; k++)
+        if (!(cls[k] = (char *)uf_mat_str(names->cell[k]))) /* an empty or numeric cell in a damaged file */
+            rc = uf_fail(e, "%s: class_names{%zu} is not a string", m[0], k + 1);
     if (!rc)
-        rc = cls ? uf_ds_set_classes(ds, (int)names->n, cls, e) : uf_fail(e, "out of memory");
+        rc = uf_ds_set_classes(ds, (int)names->n, cls, e);
     for (size_t i = 0; !rc && i < a->n; i++) {
         const char *f = uf_mat_str(uf_mat_field(a, i, "fname"));
         double k = uf_mat_scalar(uf_mat_field(a, i, "class"));
@@ -224,9 +228,10 @@ int uf_ds_pets(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_er
         *sp = '\0';
         snprintf(src, sizeof src, "images/%s.jpg", line);
         rc = uf_ds_add(ds, src, k - 1, e);
-        if (!names[k - 1]) { /* the breed: the image name without its trailing _<number> */
+        if (!rc && !names[k - 1]) { /* the breed: the image name without its trailing _<number> */
             char *us = strrchr(line, '_');
-            names[k - 1] = strndup(line, us ? (size_t)(us - line) : strlen(line));
+            if (!(names[k - 1] = uf_strndup(line, us ? (size_t)(us - line) : strlen(line), e)))
+                rc = -1;
         }
         ncls = k > ncls ? k : ncls;
     }
@@ -479,8 +484,9 @@ int uf_ds_caltech101(uf_dataset *ds, const char *root, int train, uint64_t seed,
 {
     uf_err ignore;
     if (uf_ds_need(root, "caltech-101.zip", "caltech101", ds->images, sizeof ds->images, &ignore) &&
-        uf_ds_need(root, "101_ObjectCategories.tar.gz", "caltech101", ds->images, sizeof ds->images, e))
-        return uf_wrap(e, "neither caltech-101.zip nor ");
+        uf_ds_need(root, "101_ObjectCategories.tar.gz", "caltech101", ds->images, sizeof ds->images, &ignore))
+        return uf_fail(e, "%s: neither caltech-101.zip nor 101_ObjectCategories.tar.gz (datasets/fetch caltech101, "
+                          "or --root pointing at its files)", root);
     cal_ctx c = {NULL, 0, 0, seed};
     int rc = uf_arc_walk(ds->images, cal_descend, cal_visit, &c, e);
     if (!rc && c.n == 0)

@@ -262,7 +262,7 @@ static int parse_struct(rd *r, uf_mat *v, int depth, uf_err *e)
     }
     for (size_t i = 0; i < v->n * (size_t)v->nfields; i++)
         if (child(r, depth, &v->field[i], e))
-            return uf_wrap(e, "in %s(%zu).%s: ", v->name, i / (size_t)v->nfields + 1, v->fields[i % (size_t)v->nfields]);
+            return uf_wrap(e, "in %s(%zu).%s", v->name, i / (size_t)v->nfields + 1, v->fields[i % (size_t)v->nfields]);
     return 0;
 }
 
@@ -314,7 +314,7 @@ static int parse_matrix(rd *r, int depth, uf_mat **out, uf_err *e)
             return uf_fail(e, "%s: out of memory", r->what);
         for (size_t i = 0; i < v->n; i++)
             if (child(r, depth, &v->cell[i], e))
-                return uf_wrap(e, "in %s{%zu}: ", v->name, i + 1);
+                return uf_wrap(e, "in %s{%zu}", v->name, i + 1);
         return 0;
     case UF_MX_STRUCT:
         v->kind = UF_MAT_STRUCT;

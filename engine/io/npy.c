@@ -2,13 +2,35 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/alloc.h"
 #include "../core/fileio.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .npy code assumes a little-endian host");
+
+/* Header text quoted in a message: control characters escaped, so a malformed header cannot
+ * put a raw newline (or a terminal escape) into the one-line error. Returns out. */
+static const char *quoted(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && s[i] && k + 5 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n' || c == '\r' || c == '\t') {
+            out[k++] = '\\';
+            out[k++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c < 0x20 || c == 0x7f) {
+            k += (size_t)snprintf(out + k, cap - k, "\\x%02x", c);
+        } else {
+            out[k++] = (char)c;
+        }
+    }
+    out[k] = '\0';
+    return out;
+}
 
 /* Parses the header dict, e.g. {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), } */
 static int parse_header(const char *path, const char *h, uf_array *a, uf_err *e)
@@ -85,13 +107,35 @@ static int parse_header(const char *path, const char *h, uf_array *a, uf_err *e)
             }
             have_shape = 1;
         } else {
-            return uf_fail(e, "%s: unexpected key '%.*s' in .npy header", path, (int)klen, k);
+            char q[256];
+            return uf_fail(e, "%s: unexpected key '%s' in .npy header", path, quoted(k, klen, q, sizeof q));
         }
     }
     if (!have_descr || !have_order || !have_shape)
         return uf_fail(e, "%s: .npy header lacks descr, fortran_order or shape", path);
+    char q[64];
     if (uf_dtype_from_descr(descr, &a->dtype))
-        return uf_fail(e, "%s: unsupported dtype '%s' (supported: <f8 <f4 <i8 <i4)", path, descr);
+        return uf_fail(e, "%s: unsupported dtype '%s' (supported: <f8 <f4 <i8 <i4)", path,
+                       quoted(descr, sizeof descr, q, sizeof q));
+    return 0;
+}
+
+/* The data bytes the header's shape and type need (*need) must be the `have` the file holds. */
+static int check_data_size(const char *path, const uf_array *hdr, size_t have, size_t *need, uf_err *e)
+{
+    char shape[128];
+    uf_shape_str(hdr, shape, sizeof shape);
+    size_t n = uf_dtype_size(hdr->dtype);
+    for (int i = 0; i < hdr->ndim; i++) {
+        size_t d = (size_t)hdr->shape[i];
+        if (d && n > SIZE_MAX / d)
+            return uf_fail(e, "%s: shape %s of %s is too large", path, shape, uf_dtype_descr(hdr->dtype));
+        n *= d;
+    }
+    *need = n;
+    if (have != n)
+        return uf_fail(e, "%s: %s data: %zu bytes for shape %s of %s, expected %zu", path,
+                       have < n ? "truncated" : "trailing bytes after", have, shape, uf_dtype_descr(hdr->dtype), n);
     return 0;
 }
 
@@ -127,9 +171,9 @@ int uf_npy_read(const char *path, uf_array *a, uf_err *e)
         uf_fail(e, "%s: truncated .npy header", path);
         goto out;
     }
-    char *header = malloc(hlen + 1);
+    char *header = uf_alloc(hlen + 1, e);
     if (!header) {
-        uf_fail(e, "%s: out of memory", path);
+        uf_wrap(e, "%s", path);
         goto out;
     }
     memcpy(header, buf + hstart, hlen);
@@ -141,19 +185,11 @@ int uf_npy_read(const char *path, uf_array *a, uf_err *e)
     if (rc)
         goto out;
     rc = -1;
+    size_t need = 0; /* the header's shape against the file, before anything that size is allocated */
+    if (check_data_size(path, &hdr, len - hstart - hlen, &need, e))
+        goto out;
     if (uf_array_alloc(a, hdr.dtype, hdr.ndim, hdr.shape, e)) {
         uf_wrap(e, "%s", path);
-        goto out;
-    }
-    size_t need = uf_array_count(a) * uf_dtype_size(a->dtype);
-    size_t have = len - hstart - hlen;
-    if (have != need) {
-        char shape[128];
-        uf_shape_str(a, shape, sizeof shape);
-        uf_fail(e, "%s: %s data: %zu bytes for shape %s of %s, expected %zu", path,
-                have < need ? "truncated" : "trailing bytes after", have, shape, uf_dtype_descr(a->dtype),
-                need);
-        uf_array_free(a);
         goto out;
     }
     memcpy(a->data, buf + hstart + hlen, need);
@@ -215,9 +251,9 @@ int uf_npy_read_matrix(const char *path, double **data, int *rows, int *cols, uf
         uf_fail(e, "%s: matrix too large", path);
         goto out;
     }
-    double *d = malloc(r * c * sizeof *d);
+    double *d = uf_calloc(r * c, sizeof *d, e);
     if (!d) {
-        uf_fail(e, "%s: out of memory", path);
+        uf_wrap(e, "%s", path);
         goto out;
     }
     for (size_t i = 0; i < r * c; i++) {
@@ -248,8 +284,10 @@ int uf_npy_read_vector(const char *path, double **data, int *n, uf_err *e)
     }
     for (int i = 0; i < *n; i++)
         if ((*data)[i] < 0) {
+            double bad = (*data)[i]; /* read before the free: the message quotes it */
             free(*data);
-            return uf_fail(e, "%s: negative value %g at index %d", path, (*data)[i], i);
+            *data = NULL;
+            return uf_fail(e, "%s: negative value %g at index %d", path, bad, i);
         }
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../core/alloc.h"
 #include "../core/fileio.h"
 
 #define MAX_DEPTH 8
@@ -35,6 +36,8 @@ static uf_kv *find(const uf_manifest *m, const char *section, const char *key)
 typedef struct {
     uf_manifest *m;
     char dup[256]; /* first duplicate key, reported after parsing */
+    int failed;    /* an allocation failed: err says which (inih only hears "stop") */
+    uf_err err;
 } parse_ctx;
 
 static int on_entry(void *user, const char *section, const char *key, const char *value)
@@ -50,20 +53,23 @@ static int on_entry(void *user, const char *section, const char *key, const char
             return 0;
         }
         size_t n = strlen(old->value) + strlen(value) + 2;
-        char *v = malloc(n);
+        char *v = uf_alloc(n, &ctx->err);
+        if (!v)
+            return ctx->failed = 1, 0;
         snprintf(v, n, "%s,%s", old->value, value);
         free(old->value);
         old->value = v;
         return 1;
     }
-    uf_kv *kv = realloc(m->kv, sizeof *kv * (size_t)(m->nkv + 1));
+    uf_kv *kv = uf_realloc(m->kv, (size_t)m->nkv + 1, sizeof *kv, &ctx->err);
     if (!kv)
-        return 0;
+        return ctx->failed = 1, 0;
     m->kv = kv;
-    kv[m->nkv].section = strdup(section);
-    kv[m->nkv].key = strdup(key);
-    kv[m->nkv].value = strdup(value);
-    m->nkv++;
+    uf_kv *n = &kv[m->nkv++]; /* counted at once, so uf_manifest_free frees a partly filled entry */
+    *n = (uf_kv){NULL, NULL, NULL};
+    if (!(n->section = uf_strdup(section, &ctx->err)) || !(n->key = uf_strdup(key, &ctx->err)) ||
+        !(n->value = uf_strdup(value, &ctx->err)))
+        return ctx->failed = 1, 0;
     return 1;
 }
 
@@ -81,30 +87,18 @@ int uf_manifest_set(uf_manifest *m, const char *assignment, uf_err *e)
             return uf_fail(e, "'%s': %s is a grid axis of %s, not a setting", assignment, k, m->path);
     uf_kv *old = find(m, "--set", k);
     if (old) {
+        char *v = uf_strdup(eq + 1, e);
+        if (!v)
+            return -1;
         free(old->value);
-        old->value = strdup(eq + 1);
+        old->value = v;
         return 0;
     }
-    parse_ctx ctx = {m, ""};
-    return on_entry(&ctx, "--set", k, eq + 1) ? 0 : uf_fail(e, "out of memory");
-}
-
-/* Splits a comma/newline list into trimmed, non-empty items. */
-static int split_list(const char *list, char ***out)
-{
-    char *copy = strdup(list);
-    int n = 0;
-    char **items = NULL;
-    for (char *save = NULL, *tok = strtok_r(copy, ",\n", &save); tok; tok = strtok_r(NULL, ",\n", &save)) {
-        char *t = trim(tok);
-        if (!*t)
-            continue;
-        items = realloc(items, sizeof *items * (size_t)(n + 1));
-        items[n++] = strdup(t);
-    }
-    free(copy);
-    *out = items;
-    return n;
+    parse_ctx ctx = {.m = m};
+    if (on_entry(&ctx, "--set", k, eq + 1))
+        return 0;
+    *e = ctx.err;
+    return -1;
 }
 
 static void free_list(char **items, int n)
@@ -112,6 +106,52 @@ static void free_list(char **items, int n)
     for (int i = 0; i < n; i++)
         free(items[i]);
     free(items);
+}
+
+/* Splits a comma/newline list into trimmed, non-empty items; returns their count, or -1. */
+static int split_list(const char *list, char ***out, uf_err *e)
+{
+    *out = NULL;
+    char *copy = uf_strdup(list, e);
+    if (!copy)
+        return -1;
+    int n = 0, rc = 0;
+    char **items = NULL;
+    for (char *save = NULL, *tok = strtok_r(copy, ",\n", &save); tok && !rc; tok = strtok_r(NULL, ",\n", &save)) {
+        char *t = trim(tok);
+        if (!*t)
+            continue;
+        char **more = uf_realloc(items, (size_t)n + 1, sizeof *items, e);
+        if (more)
+            items = more;
+        if (!more || !(items[n] = uf_strdup(t, e)))
+            rc = -1;
+        else
+            n++;
+    }
+    free(copy);
+    if (rc) {
+        free_list(items, n);
+        return -1;
+    }
+    *out = items;
+    return n;
+}
+
+/* Whether the comma/newline list has the item (no copies: nothing to fail). */
+static int list_has(const char *list, const char *item)
+{
+    size_t len = strlen(item);
+    for (const char *p = list; *p;) {
+        p += strspn(p, ", \t\r\n");
+        size_t k = strcspn(p, ",\n");
+        while (k && isspace((unsigned char)p[k - 1]))
+            k--;
+        if (k == len && strncmp(p, item, len) == 0)
+            return 1;
+        p += strcspn(p, ",\n");
+    }
+    return 0;
 }
 
 const char *uf_manifest_raw(const uf_manifest *m, const char *section, const char *key)
@@ -128,12 +168,76 @@ const char *uf_manifest_meta(const uf_manifest *m, const char *key, const char *
 
 int uf_manifest_has_tier(const uf_manifest *m, const char *tier)
 {
-    char **tiers;
-    int n = split_list(uf_manifest_meta(m, "tiers", ""), &tiers), found = 0;
-    for (int i = 0; i < n; i++)
-        found |= strcmp(tiers[i], tier) == 0;
-    free_list(tiers, n);
-    return found;
+    return list_has(uf_manifest_meta(m, "tiers", ""), tier);
+}
+
+/* A grid's job count is bounded, so that it cannot overflow a long and a mistyped or hostile
+ * manifest is refused at once instead of starting a run with an ETA of years. */
+static int check_jobs(const uf_manifest *m, uf_err *e)
+{
+    long n = 1;
+    for (int a = 0; a < m->naxes; a++) {
+        if (m->axes[a].n > UF_MAX_JOBS / n)
+            return uf_fail(e, "%s: the grid has more than %ld jobs (the product of its axes' sizes, at axis '%s'); "
+                              "split the experiment", m->path, (long)UF_MAX_JOBS, m->axes[a].name);
+        n *= m->axes[a].n;
+    }
+    return 0;
+}
+
+/* path, tier and the project root: the manifest's folder, or the one above experiments/ */
+static int set_paths(uf_manifest *m, const char *path, const char *tier, uf_err *e)
+{
+    char real[PATH_MAX];
+    if (!realpath(path, real))
+        return uf_fail(e, "%s: %s", path, strerror(errno));
+    char *dir = dirname(real);
+    if (strcmp(strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir, "experiments") == 0)
+        dir = dirname(dir);
+    if (!(m->path = uf_strdup(path, e)) || !(m->tier = uf_strdup(tier, e)) || !(m->root = uf_strdup(dir, e)))
+        return -1;
+    return 0;
+}
+
+/* The [grid] axes, with [tier.T]'s replacements of their values. */
+static int load_axes(uf_manifest *m, uf_err *e)
+{
+    char tsec[128];
+    snprintf(tsec, sizeof tsec, "tier.%s", m->tier);
+    for (int i = 0; i < m->nkv; i++) {
+        if (strcmp(m->kv[i].section, "grid") != 0)
+            continue;
+        if (m->naxes == UF_MAX_AXES)
+            return uf_fail(e, "%s: more than %d grid axes", m->path, UF_MAX_AXES);
+        uf_axis *ax = &m->axes[m->naxes++];
+        if (!(ax->name = uf_strdup(m->kv[i].key, e)))
+            return -1;
+        const char *over = uf_manifest_raw(m, tsec, ax->name);
+        if ((ax->n = split_list(over ? over : m->kv[i].value, &ax->values, e)) < 0) {
+            ax->n = 0;
+            return -1;
+        }
+        if (ax->n == 0)
+            return uf_fail(e, "%s: grid axis '%s' has no values", m->path, ax->name);
+    }
+    return 0;
+}
+
+static int parse_file(const char *path, uf_manifest *m, uf_err *e)
+{
+    parse_ctx ctx = {.m = m};
+    int rc = ini_parse(path, on_entry, &ctx);
+    if (rc == 0)
+        return 0;
+    if (ctx.failed)
+        *e = ctx.err;
+    else if (ctx.dup[0])
+        uf_fail(e, "%s: duplicate key %s", path, ctx.dup);
+    else if (rc < 0)
+        uf_fail(e, "%s: cannot read: %s", path, strerror(errno));
+    else
+        uf_fail(e, "%s:%d: malformed line (expected [section] or key = value, at most 197 characters)", path, rc);
+    return -1;
 }
 
 int uf_manifest_load(const char *path, const char *tier, uf_manifest *m, uf_err *e)
@@ -141,58 +245,14 @@ int uf_manifest_load(const char *path, const char *tier, uf_manifest *m, uf_err 
     memset(m, 0, sizeof *m);
     if (!uf_is_file(path))
         return uf_fail(e, "%s: no such manifest", path);
-    parse_ctx ctx = {.m = m};
-    int rc = ini_parse(path, on_entry, &ctx);
-    if (rc != 0) {
-        if (ctx.dup[0])
-            uf_fail(e, "%s: duplicate key %s", path, ctx.dup);
-        else if (rc < 0)
-            uf_fail(e, "%s: cannot read: %s", path, strerror(errno));
-        else
-            uf_fail(e, "%s:%d: malformed line (expected [section] or key = value, at most 197 characters)",
-                    path, rc);
+    int rc = parse_file(path, m, e) || set_paths(m, path, tier, e) ? -1 : 0;
+    if (!rc && (!uf_manifest_meta(m, "name", NULL) || !uf_manifest_meta(m, "task", NULL)))
+        rc = uf_fail(e, "%s: [experiment] needs name and task", path);
+    if (!rc && !uf_manifest_has_tier(m, tier))
+        rc = uf_fail(e, "%s: no tier '%s' (tiers: %s)", path, tier, uf_manifest_meta(m, "tiers", "none listed"));
+    if (rc || load_axes(m, e) || check_jobs(m, e)) {
         uf_manifest_free(m);
         return -1;
-    }
-    m->path = strdup(path);
-    m->tier = strdup(tier);
-    char real[PATH_MAX];
-    if (!realpath(path, real)) {
-        uf_manifest_free(m);
-        return uf_fail(e, "%s: %s", path, strerror(errno));
-    }
-    char *dir = dirname(real); /* folder of the manifest */
-    if (strcmp(strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir, "experiments") == 0)
-        dir = dirname(dir);
-    m->root = strdup(dir);
-    if (!uf_manifest_meta(m, "name", NULL) || !uf_manifest_meta(m, "task", NULL)) {
-        uf_manifest_free(m);
-        return uf_fail(e, "%s: [experiment] needs name and task", path);
-    }
-    if (!uf_manifest_has_tier(m, tier)) {
-        uf_fail(e, "%s: no tier '%s' (tiers: %s)", path, tier, uf_manifest_meta(m, "tiers", "none listed"));
-        uf_manifest_free(m);
-        return -1;
-    }
-    char tsec[128];
-    snprintf(tsec, sizeof tsec, "tier.%s", tier);
-    for (int i = 0; i < m->nkv; i++) {
-        if (strcmp(m->kv[i].section, "grid") != 0)
-            continue;
-        if (m->naxes == UF_MAX_AXES) {
-            uf_fail(e, "%s: more than %d grid axes", path, UF_MAX_AXES);
-            uf_manifest_free(m);
-            return -1;
-        }
-        uf_axis *ax = &m->axes[m->naxes++];
-        ax->name = strdup(m->kv[i].key);
-        const char *over = uf_manifest_raw(m, tsec, ax->name);
-        ax->n = split_list(over ? over : m->kv[i].value, &ax->values);
-        if (ax->n == 0) {
-            uf_fail(e, "%s: grid axis '%s' has no values", path, ax->name);
-            uf_manifest_free(m);
-            return -1;
-        }
     }
     return 0;
 }

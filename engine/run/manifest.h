@@ -23,6 +23,8 @@
 #include "../core/err.h"
 
 #define UF_MAX_AXES 12
+/* The most jobs a grid may have (uf_manifest_load refuses more); experiments/ has a few dozen at most. */
+#define UF_MAX_JOBS 100000
 
 typedef struct uf_kv {
     char *section, *key, *value;
@@ -57,7 +59,7 @@ const char *uf_manifest_raw(const uf_manifest *m, const char *section, const cha
 const char *uf_manifest_meta(const uf_manifest *m, const char *key, const char *def);
 /* Whether the manifest lists `tier` in [experiment] tiers. */
 int uf_manifest_has_tier(const uf_manifest *m, const char *tier);
-/* Number of jobs (product of axis sizes). */
+/* Number of jobs (product of axis sizes, at most UF_MAX_JOBS). */
 long uf_manifest_njobs(const uf_manifest *m);
 /* coords[a] = index into axes[a].values for job j. */
 void uf_manifest_job(const uf_manifest *m, long j, int *coords);

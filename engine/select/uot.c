@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/vmath.h"
+#include "../core/alloc.h"
 #include "../core/parallel.h"
+#include "../core/vmath.h"
 
 /* Column blocks for the K^T u pass: each block sweeps all rows in order, so
  * sums are the same whatever the thread count. */
@@ -154,14 +155,14 @@ static void axpy8(const double *restrict K, int nt, const double *restrict r, do
  * PLAIN_UNDERFLOW: K has entries below DBL_MIN and the caller asked for the
  * log form in that case. */
 static int plain_solve(const double *M, int ns, int nt, int ld, const double *a, const double *b,
-                       const uf_uot_params *p, double *K, double *u, double *v, uf_uot_info *info)
+                       const uf_uot_params *p, double *K, double *u, double *v, uf_uot_info *info, uf_err *e)
 {
     double fu = exponent(p->tau1, p->eps), fv = exponent(p->tau2, p->eps), scale = -1.0 / p->eps;
     int nblk = (ns + ROW_BLOCK - 1) / ROW_BLOCK;
-    double *part = malloc(sizeof(double) * (size_t)nblk * ld);
-    double *blk = malloc(sizeof(double) * 2 * (size_t)nblk); /* per block: max|u' - u|, max(|u'|, |u|) */
-    double *u2 = malloc(sizeof(double) * (size_t)ns);
-    double *v1 = calloc((size_t)ld, sizeof(double)), *v2 = calloc((size_t)ld, sizeof(double));
+    double *part = uf_calloc((size_t)nblk * ld, sizeof(double), e);
+    double *blk = uf_calloc(2 * (size_t)nblk, sizeof(double), e); /* per block: max|u' - u|, max(|u'|, |u|) */
+    double *u2 = uf_calloc((size_t)ns, sizeof(double), e);
+    double *v1 = uf_calloc((size_t)ld, sizeof(double), e), *v2 = uf_calloc((size_t)ld, sizeof(double), e);
     if (!part || !blk || !u2 || !v1 || !v2) {
         free(part);
         free(blk);
@@ -365,15 +366,19 @@ static void log_cols(const double *L, int ns, int nt, const double *f, double *l
 }
 
 /* f = log u, g = log v; L = -M/eps. */
-static void log_iterate(const double *L, int ns, int nt, const double *a, const double *b,
-                        const uf_uot_params *p, double *f, double *g, uf_uot_info *info)
+static int log_iterate(const double *L, int ns, int nt, const double *a, const double *b,
+                       const uf_uot_params *p, double *f, double *g, uf_uot_info *info, uf_err *e)
 {
     double fu = exponent(p->tau1, p->eps), fv = exponent(p->tau2, p->eps);
     int nth = uf_threads();
     size_t scratch = (size_t)(nt > COL_BLOCK ? nt : COL_BLOCK);
-    double *fp = malloc(sizeof(double) * (size_t)ns), *gp = malloc(sizeof(double) * (size_t)nt);
-    double *lr = malloc(sizeof(double) * (size_t)ns), *lc = malloc(sizeof(double) * (size_t)nt);
-    double *tmp = malloc(sizeof(double) * scratch * (size_t)nth);
+    double *fp = uf_calloc(2 * ((size_t)ns + (size_t)nt), sizeof(double), e); /* and gp, lr, lc */
+    double *tmp = fp ? uf_calloc(scratch * (size_t)nth, sizeof(double), e) : NULL;
+    if (!tmp) {
+        free(fp);
+        return -1;
+    }
+    double *gp = fp + ns, *lr = gp + nt, *lc = lr + ns;
     for (int i = 0; i < ns; i++)
         f[i] = log(1.0 / ns);
     for (int j = 0; j < nt; j++)
@@ -409,18 +414,21 @@ static void log_iterate(const double *L, int ns, int nt, const double *a, const 
         }
     }
     free(fp);
-    free(gp);
-    free(lr);
-    free(lc);
     free(tmp);
+    return 0;
 }
 
-static void log_outputs(const double *L, int ns, int nt, const double *f, const double *g,
-                        double *row_mass, double *log_row_mass, double *plan)
+static int log_outputs(const double *L, int ns, int nt, const double *f, const double *g,
+                       double *row_mass, double *log_row_mass, double *plan, uf_err *e)
 {
-    double *lse = malloc(sizeof(double) * (size_t)ns);
     int nth = uf_threads();
-    double *tmp = malloc(sizeof(double) * (size_t)nt * (size_t)nth);
+    double *lse = uf_calloc((size_t)ns, sizeof(double), e);
+    double *tmp = uf_calloc((size_t)nt * (size_t)nth, sizeof(double), e);
+    if (!lse || !tmp) {
+        free(lse);
+        free(tmp);
+        return -1;
+    }
 #pragma omp parallel num_threads(nth) if ((double)ns * nt >= PARALLEL_MIN)
     {
         log_rows(L, ns, nt, g, lse, tmp + (size_t)nt * (size_t)uf_thread_id());
@@ -440,6 +448,7 @@ static void log_outputs(const double *L, int ns, int nt, const double *f, const 
     }
     free(lse);
     free(tmp);
+    return 0;
 }
 
 /* ---- entry point ------------------------------------------------------- */
@@ -470,33 +479,22 @@ int uf_uot_solve(const double *M, int ns, int nt, const double *a, const double 
         if (!isfinite(M[k]))
             return uf_fail(e, "UOT: cost entry (%zu, %zu) is %g", k / nt, k % nt, M[k]);
     int ld = (nt + 7) / 8 * 8; /* the plain form's padded row length */
-    double *K = malloc(sizeof(double) * (size_t)ns * ld);
-    double *x = malloc(sizeof(double) * (size_t)ns), *y = malloc(sizeof(double) * (size_t)nt);
-    if (!K || !x || !y) {
-        free(K);
-        free(x);
-        free(y);
-        return uf_fail(e, "UOT: out of memory for a %d x %d problem", ns, nt);
-    }
-    int status = PLAIN_UNDERFLOW;
-    if (p->solver != UF_UOT_LOG) {
-        status = plain_solve(M, ns, nt, ld, a, b, p, K, x, y, info);
-        if (status < 0) {
-            free(K);
-            free(x);
-            free(y);
-            return uf_fail(e, "UOT: out of memory for a %d x %d problem", ns, nt);
-        }
+    double *K = uf_calloc((size_t)ns * ld, sizeof(double), e);
+    double *x = uf_calloc((size_t)ns, sizeof(double), e), *y = uf_calloc((size_t)nt, sizeof(double), e);
+    int status = K && x && y ? PLAIN_UNDERFLOW : -1;
+    if (status == PLAIN_UNDERFLOW && p->solver != UF_UOT_LOG) {
+        status = plain_solve(M, ns, nt, ld, a, b, p, K, x, y, info, e);
         if (status == PLAIN_BROKE && p->solver == UF_UOT_AUTO)
             status = PLAIN_UNDERFLOW; /* a scaling left the floating-point range: redo in logs */
     }
     if (status == PLAIN_UNDERFLOW) {
         for (size_t k = 0; k < n; k++)
             K[k] = M[k] / -p->eps;
-        log_iterate(K, ns, nt, a, b, p, x, y, info);
         info->solver = UF_UOT_LOG;
-        log_outputs(K, ns, nt, x, y, row_mass, log_row_mass, plan);
-    } else {
+        if (log_iterate(K, ns, nt, a, b, p, x, y, info, e) ||
+            log_outputs(K, ns, nt, x, y, row_mass, log_row_mass, plan, e))
+            status = -1;
+    } else if (status >= 0) {
         info->solver = UF_UOT_PLAIN;
         info->numerical_error = status == PLAIN_BROKE;
         plain_outputs(K, ns, nt, ld, x, y, row_mass, log_row_mass, plan);
@@ -504,5 +502,5 @@ int uf_uot_solve(const double *M, int ns, int nt, const double *a, const double 
     free(K);
     free(x);
     free(y);
-    return 0;
+    return status < 0 ? uf_wrap(e, "UOT (%d x %d problem)", ns, nt) : 0;
 }

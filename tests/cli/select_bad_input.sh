@@ -69,6 +69,11 @@ expect classes-mismatch "lists 1000 classes" -- \
       --classes "$ref/imagenet-classes.tsv" --concept bird
 expect unwritable "cannot" -- "$uotft" select --method uot-cos $good $tgt --out /proc/out.tsv
 expect uot-cost "garbage.npy" -- "$uotft" uot --cost "$w/garbage.npy" --plan "$w/out.npy"
+# UOTFT_THREADS is held to --threads' range, checked before the command reads anything
+for t in 0 -3 four 99999; do
+  expect "threads-env-$t" "UOTFT_THREADS expects an integer in [1, 1024], got '$t'" -- \
+    env UOTFT_THREADS=$t "$uotft" uot --cost "$w/garbage.npy" --plan "$w/out.npy"
+done
 
 # manifests
 printf '[experiment]\nname = broken\ntask = recall\ntiers = features\n[grid\nmodel = x\n' > "$w/broken.ini"
@@ -80,6 +85,21 @@ expect manifest-tier "no tier 'features'" -- "$uotft" run "$w/tierless.ini" --ti
 expect manifest-task "unknown task 'dance'" -- "$uotft" run "$w/task.ini" --out-root "$w/out.d"
 expect manifest-path "source_means: 'nowhere/m.npy' does not exist" -- "$uotft" run "$w/paths.ini" --out-root "$w/out.d"
 expect manifest-missing "no such manifest" -- "$uotft" run "$w/none.ini" --out-root "$w/out.d"
+# grids too large to run: 10^9 jobs, and 1000^7 (overflows a long); the limit, not a start, must answer
+$py - "$w" <<'PY'
+import sys
+w = sys.argv[1]
+values = "\n".join("  " + ", ".join(str(i) for i in range(k, k + 25)) for k in range(0, 1000, 25))
+for name, axes in (("billion", 3), ("overflow", 7)):
+    with open(f"{w}/{name}.ini", "w") as f:
+        f.write("[experiment]\nname = t\ntask = recall\ntiers = features\n[grid]\n")
+        for a in range(axes):
+            f.write(f"a{a} =\n{values}\n")
+PY
+expect manifest-jobs "billion.ini: the grid has more than 100000 jobs" -- \
+  timeout 60 "$uotft" run "$w/billion.ini" --out-root "$w/out.d"
+expect manifest-jobs-overflow "overflow.ini: the grid has more than 100000 jobs" -- \
+  timeout 60 "$uotft" run "$w/overflow.ini" --out-root "$w/out.d"
 
 [ $fails -eq 0 ] && echo "all bad inputs rejected cleanly" || echo "$fails case(s) failed"
 exit $fails

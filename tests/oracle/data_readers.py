@@ -6,12 +6,14 @@ output. usage: data_readers.py UOTFT FIXTURES"""
 import io
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tarfile
 import tempfile
 
 import numpy as np
+import scipy.io as sio
 from PIL import Image
 
 UOTFT, FX = sys.argv[1], sys.argv[2]
@@ -144,7 +146,8 @@ def bad(args, needle, what):
     if os.path.exists(out):
         os.remove(out)
     r = run(*args, "--out", out)
-    if r.returncode == 0 or needle not in r.stderr or os.path.exists(out) or "Segmentation" in r.stderr:
+    if (r.returncode == 0 or needle not in r.stderr or os.path.exists(out) or "Segmentation" in r.stderr
+            or ": : " in r.stderr):
         fail(f"{what}: exit {r.returncode}, stderr {r.stderr!r}")
 
 
@@ -183,6 +186,36 @@ bad(["list", "--dataset", "nope", "--root", d, "--split", "train"], "unknown dat
 d = copy_root("dogs")
 open(os.path.join(d, "lists.tar"), "wb").write(b"\0" * 1024 + b"garbage")
 bad(["list", "--dataset", "dogs", "--root", d, "--split", "train"], "lists.tar", "corrupt lists.tar")
+
+
+def cars_meta_empty_first_name():
+    """cars_meta.mat whose class_names{1} is an empty miMATRIX (byte count 0), as a damaged download has it."""
+    names = np.empty((1, 2), dtype=object)
+    names[0, :] = ["AM General Hummer SUV 2000", "Acura RL Sedan 2012"]
+    b = io.BytesIO()
+    sio.savemat(b, {"class_names": names}, do_compression=False)
+    m = b.getvalue()
+    top = 128
+    kind, size = struct.unpack_from("<II", m, top)
+    assert kind == 14, kind
+    off = top + 8
+    for _ in range(3):  # array flags, dimensions, name: then the cells
+        t, k = struct.unpack_from("<II", m, off)
+        off += 8 if t >> 16 else 8 + (k + 7) // 8 * 8
+    t, k = struct.unpack_from("<II", m, off)
+    assert t == 14, t
+    m = m[:off] + struct.pack("<II", 14, 0) + m[off + 8 + k:]
+    return m[:top + 4] + struct.pack("<I", size - k) + m[top + 8:]
+
+
+d = copy_root("cars")
+with tarfile.open(os.path.join(d, "car_devkit.tgz"), "w:gz") as t:
+    data = cars_meta_empty_first_name()
+    info = tarfile.TarInfo("devkit/cars_meta.mat")
+    info.size = len(data)
+    t.addfile(info, io.BytesIO(data))
+bad(["list", "--dataset", "cars", "--root", d, "--split", "test"], "cars_meta.mat: class_names{1} is not a string",
+    "empty class name cell")
 
 shutil.rmtree(tmp)
 print(f"data_readers: {failures} failure(s)")

@@ -136,6 +136,38 @@ static void test_rejections(void)
     buf[8] = (char)200; /* header length beyond the file */
     buf[9] = 1;
     expect_reject("hdr.npy", buf, 100, "truncated .npy header");
+    /* a shape far beyond the file is refused before anything that size is allocated */
+    header(buf, "{'descr': '<f8', 'fortran_order': False, 'shape': (40, 4294967296), }", 16, &n);
+    expect_reject("huge.npy", buf, n, "truncated data: 16 bytes for shape (40, 4294967296)");
+    header(buf, "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776, 1099511627776), }", 16, &n);
+    expect_reject("overflow.npy", buf, n, "too large");
+}
+
+/* Header text is quoted in messages with control characters escaped, never echoed raw. */
+static void expect_escaped(const char *name, const char *dict, const char *shown)
+{
+    char buf[512];
+    size_t n;
+    header(buf, dict, 16, &n);
+    expect_reject(name, buf, n, shown);
+    uf_array a;
+    uf_err e = {{0}};
+    if (uf_npy_read(tmp(name), &a, &e) == 0)
+        return;
+    for (const char *c = e.msg; *c; c++)
+        if ((unsigned char)*c < 0x20) {
+            fprintf(stderr, "  %s: message '%s' has a raw control character\n", name, e.msg);
+            check_failures++;
+            return;
+        }
+}
+
+static void test_escaped(void)
+{
+    expect_escaped("key.npy", "{'sh\nape': (2,), 'descr': '<f8', 'fortran_order': False, }",
+                   "unexpected key 'sh\\nape'");
+    expect_escaped("descr.npy", "{'descr': '<f\r8', 'fortran_order': False, 'shape': (2,), }",
+                   "unsupported dtype '<f\\r8'");
 }
 
 /* Feature matrices: NaN, wrong rank and negative counts are errors naming the file. */
@@ -160,10 +192,10 @@ static void test_matrix_checks(void)
     uf_array_free(&a);
     int64_t one[1] = {3};
     CHECK_OK(uf_array_alloc(&a, UF_I64, 1, one, &e), e);
-    ((int64_t *)a.data)[2] = -1;
+    ((int64_t *)a.data)[0] = -1; /* first: where a freed block's bytes are reused first */
     CHECK_OK(uf_npy_write(tmp("negcount.npy"), &a, &e), e);
     CHECK(uf_npy_read_vector(tmp("negcount.npy"), &d, &r, &e) != 0);
-    CHECK(strstr(e.msg, "negative"));
+    CHECK(strstr(e.msg, "negcount.npy: negative value -1 at index 0"));
     uf_array_free(&a);
 }
 
@@ -175,6 +207,7 @@ int main(void)
     test_numpy_bytes(UF_REF);
     test_version2();
     test_rejections();
+    test_escaped();
     test_matrix_checks();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
