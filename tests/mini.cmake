@@ -107,3 +107,6 @@ add_test(NAME mini.pretrain_committed_other_machine COMMAND sh ${CMAKE_CURRENT_S
          ${UF_MINI_OUT}/pretrain-committed-other)
 set_tests_properties(mini.table4_other_machine mini.selection_other_machine mini.pretrain_committed_other_machine
                      PROPERTIES LABELS mini ENVIRONMENT UF_TEST_MACHINE=another FIXTURES_REQUIRED "mini_world;mini_prepared")
+# the fine-tuning benchmark runs (its speed is a benchmark's business, not a test's)
+add_test(NAME cli.bench_finetune COMMAND $<TARGET_FILE:uotft> bench finetune --setting mini --steps 1 --no-torch)
+set_tests_properties(cli.bench_finetune PROPERTIES LABELS "cli;mini" PASS_REGULAR_EXPRESSION "mini +small:")

@@ -26,6 +26,8 @@ int cmd_probe(int argc, char **argv);
 int bench_kmeans(int argc, char **argv);
 /* uotft bench train|infer (engine/cli/bench_nn.c); argv[0] is the mode */
 int bench_nn(int argc, char **argv);
+/* uotft bench finetune (engine/cli/bench_finetune.c); argv[0] is "finetune" */
+int bench_finetune(int argc, char **argv);
 
 /* Prints "uotft <cmd>: error: <msg>" and returns exit status 1. */
 int cli_error(const char *cmd, const uf_err *e);

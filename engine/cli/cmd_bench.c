@@ -25,7 +25,8 @@ static const char *const help =
     "\n"
     "data: the data loader against torchvision's DataLoader ('uotft bench data --help').\n"
     "kmeans: spherical k-means against scikit-learn's Lloyd ('uotft bench kmeans --help').\n"
-    "train, infer: ResNet training steps and inference against PyTorch ('uotft bench train --help').\n";
+    "train, infer: ResNet training steps and inference against PyTorch ('uotft bench train --help').\n"
+    "finetune: one labelled fine-tuning step against PyTorch ('uotft bench finetune --help').\n";
 
 enum { O_REPS = 256, O_THREADS, O_NOPOT, O_PY, O_SCRIPT, O_HELP };
 
@@ -198,6 +199,8 @@ int cmd_bench(int argc, char **argv)
         return bench_nn(argc - 1, argv + 1);
     if (strcmp(what, "data") == 0)
         return bench_data(argc - 1, argv + 1);
+    if (strcmp(what, "finetune") == 0)
+        return bench_finetune(argc - 1, argv + 1);
     int c;
     optind = 2;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -214,5 +217,5 @@ int cmd_bench(int argc, char **argv)
     cli_set_threads(threads);
     if (strcmp(what, "select") == 0)
         return bench_select((int)reps, pot, python, script);
-    return cli_usage_error(cmd, "unknown benchmark '%s' (select, data, kmeans)", what);
+    return cli_usage_error(cmd, "unknown benchmark '%s' (select, data, kmeans, train, infer, finetune)", what);
 }

@@ -483,10 +483,23 @@ static int dump_model(const ft *f, const char *name, uf_err *e)
     return rc;
 }
 
+/* forward / losses / zero_grad / backward / update on the joint batch in f->x, f->y */
+static int train_step(ft *f, double *values, uf_err *e)
+{
+    const int S = f->c->size;
+    const float *dlogits[2] = {f->dt, f->ds};
+    if (uf_model_forward(&f->m, f->x, f->n, S, S, 1, 1, e) || losses(f, values, e))
+        return -1;
+    uf_params_zero_grad(&f->m.p);
+    if (uf_model_backward(&f->m, dlogits, e))
+        return -1;
+    uf_sgd_step(&f->opt, &f->m.p);
+    return 0;
+}
+
 static int step(void *ctx, int64_t s, int epoch, double *lr, double *values, uf_err *e)
 {
     ft *f = ctx;
-    const int S = f->c->size;
     set_lr(f, epoch, lr);
     const uf_batch *bt = next_full(f->lt, f->c->batch, f->c->target, e);
     if (!bt)
@@ -496,14 +509,7 @@ static int step(void *ctx, int64_t s, int epoch, double *lr, double *values, uf_
         return -1;
     if (f->c->dump && dump_step(f, s, e))
         return -1;
-    const float *dlogits[2] = {f->dt, f->ds};
-    if (uf_model_forward(&f->m, f->x, f->n, S, S, 1, 1, e) || losses(f, values, e))
-        return -1;
-    uf_params_zero_grad(&f->m.p);
-    if (uf_model_backward(&f->m, dlogits, e))
-        return -1;
-    uf_sgd_step(&f->opt, &f->m.p);
-    return 0;
+    return train_step(f, values, e);
 }
 
 static int begin_epoch(void *ctx, int epoch, int first, uf_err *e)
@@ -626,6 +632,44 @@ int uf_finetune(const uf_finetune_cfg *c, const char *dir, uf_finetune_result *r
     if (!rc && res->finished)
         rc = write_result(&f, res, start == UF_TRAINER_DONE, e);
     uf_trainer_close(&tr);
+    free_all(&f);
+    return rc;
+}
+
+/* ---- speed ---- */
+
+static void random_batch(ft *f)
+{
+    const size_t pixels = (size_t)f->n * 3 * f->c->size * f->c->size;
+    for (size_t i = 0; i < pixels; i++)
+        f->x[i] = (float)(uf_rng_uniform(3, 1, i) * 2 - 1);
+    for (int i = 0; i < f->n; i++)
+        f->y[i] = (int)(uf_rng_u64(3, 2, (uint64_t)i) % (uint64_t)(i < f->c->batch ? f->kt : f->ks));
+}
+
+int uf_finetune_bench(const uf_finetune_cfg *c, int target_classes, int source_classes, int steps, double *sec,
+                      uf_err *e)
+{
+    ft f = {.c = c, .kt = target_classes, .ks = source_classes, .hs = 1};
+    uf_arch a;
+    uf_head_spec heads[2] = {{"fc_target", target_classes, UF_HEAD_LINEAR},
+                             {"fc_source", source_classes, UF_HEAD_LINEAR}};
+    int rc = c->recipe != UF_RECIPE_LABELLED ? uf_fail(e, "the benchmark times the labelled recipe") : 0;
+    if (!rc)
+        rc = uf_arch_parse(c->arch, &a, e) || uf_model_create(&f.m, &a, heads, 2, e) || alloc_buffers(&f, e);
+    if (!rc) {
+        uf_model_init_weights(&f.m, 1);
+        random_batch(&f);
+        f.opt = (uf_sgd){.momentum = c->momentum, .nesterov = c->nesterov, .lr = {c->lr, c->lr * c->head_lr_mult},
+                         .weight_decay = {c->weight_decay, c->weight_decay}};
+    }
+    double t0 = 0, values[3];
+    for (int s = 0; !rc && s <= steps; s++) {
+        if (s == 1)
+            t0 = uf_now();
+        rc = train_step(&f, values, e);
+    }
+    *sec = (uf_now() - t0) / steps;
     free_all(&f);
     return rc;
 }

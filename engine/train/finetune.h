@@ -85,4 +85,10 @@ void uf_finetune_defaults(uf_finetune_cfg *c, uf_recipe r);
 /* Fine-tunes (or resumes, or finds finished) into dir; writes result.tsv at the end. */
 int uf_finetune(const uf_finetune_cfg *c, const char *dir, uf_finetune_result *res, uf_err *e);
 
+/* Seconds per labelled step (forward over the joint batch, both losses, backward, SGD), the run's own
+ * step code on random images: c->arch, size, batch, source_batch and the optimiser settings; `steps`
+ * timed after one warm-up. */
+int uf_finetune_bench(const uf_finetune_cfg *c, int target_classes, int source_classes, int steps, double *sec,
+                      uf_err *e);
+
 #endif
