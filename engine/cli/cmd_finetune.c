@@ -43,71 +43,7 @@ static const char *const help =
     "Example: uotft finetune --recipe labelled --backbone results/mini/pretrain/supervised.ckpt \\\n"
     "           --target mini-digits --source mini-pool --select top.tsv --size 28 --out runs/d\n";
 
-typedef enum { T_INT, T_I64, T_DBL, T_STR, T_NAME } opt_type;
-
-/* An option: where it goes in the settings, and its range. */
-typedef struct opt_spec {
-    const char *name;
-    opt_type type;
-    size_t offset, size;
-    double lo, hi;
-} opt_spec;
-
-#define F(field) offsetof(uf_finetune_cfg, field), sizeof(((uf_finetune_cfg *)0)->field)
-static const opt_spec specs[] = {
-    {"backbone", T_STR, F(backbone), 0, 0},        {"arch", T_NAME, F(arch), 0, 0},
-    {"target", T_NAME, F(target), 0, 0},           {"target-root", T_STR, F(target_root), 0, 0},
-    {"source", T_NAME, F(source), 0, 0},           {"source-root", T_STR, F(source_root), 0, 0},
-    {"select", T_STR, F(select), 0, 0},            {"top", T_INT, F(top), 0, 1e9},
-    {"assign", T_STR, F(assign), 0, 0},            {"source-fraction", T_DBL, F(source_fraction), -1e9, 1e9},
-    {"target-fraction", T_DBL, F(target_fraction), -1e9, 1e9}, {"longtail", T_DBL, F(longtail), 0, 1e9},
-    {"val-fraction", T_DBL, F(val_fraction), -1e9, 1e9}, {"size", T_INT, F(size), 8, 4096},
-    {"epochs", T_INT, F(epochs), 1, 1e6},          {"batch", T_INT, F(batch), 1, 65536},
-    {"source-batch", T_INT, F(source_batch), 1, 65536}, {"eval-every", T_INT, F(eval_every), 1, 1e6},
-    {"eval-batch", T_INT, F(eval_batch), 1, 65536}, {"lr", T_DBL, F(lr), 0, 1e3},
-    {"head-lr-mult", T_DBL, F(head_lr_mult), 0, 1e6}, {"momentum", T_DBL, F(momentum), 0, 1},
-    {"wd", T_DBL, F(weight_decay), 0, 1},          {"lambda", T_DBL, F(lambda), -1e9, 1e9},
-    {"scale-min", T_DBL, F(scale_min), 1e-6, 1},   {"nesterov", T_INT, F(nesterov), 0, 1},
-    {"no-flip", T_INT, F(no_flip), 0, 1},          {"seed", T_I64, F(seed), 0, 4.6e18},
-    {"dump", T_STR, F(dump), 0, 0},                {"loader-threads", T_INT, F(loader_threads), 1, 256},
-    {"ckpt-every", T_INT, F(ckpt_every), 0, 1e9},  {"stop-after", T_I64, F(stop_after), 1, 1e15},
-};
-#undef F
-enum { NSPECS = sizeof specs / sizeof specs[0], O_RECIPE = 1000, O_OUT, O_THREADS, O_QUIET, O_HELP };
-
-static int set_option(const char *cmd, const opt_spec *s, const char *arg, uf_finetune_cfg *c)
-{
-    char *field = (char *)c + s->offset;
-    long v;
-    double d;
-    switch (s->type) {
-    case T_INT:
-    case T_I64:
-        if (cli_int(cmd, s->name, arg, (long)s->lo, (long)s->hi, &v))
-            return -1;
-        if (s->type == T_INT)
-            *(int *)field = (int)v;
-        else
-            *(int64_t *)field = v;
-        return 0;
-    case T_DBL:
-        if (cli_double(cmd, s->name, arg, &d))
-            return -1;
-        if (!(d >= s->lo && d <= s->hi))
-            return cli_usage_error(cmd, "--%s must be in [%g, %g]", s->name, s->lo, s->hi) ? -1 : -1;
-        *(double *)field = d;
-        return 0;
-    case T_STR:
-        *(const char **)field = arg;
-        return 0;
-    case T_NAME:
-        if (strlen(arg) >= s->size)
-            return cli_usage_error(cmd, "--%s: '%s' is too long", s->name, arg) ? -1 : -1;
-        strcpy(field, arg);
-        return 0;
-    }
-    return -1;
-}
+enum { O_RECIPE = 1000, O_OUT, O_THREADS, O_QUIET, O_HELP };
 
 typedef struct shown {
     double last;
@@ -146,22 +82,24 @@ static int find_recipe(int argc, char **argv, const struct option *opts, uf_reci
     return found || *asked_help ? 0 : cli_usage_error("finetune", "--recipe is required");
 }
 
+/* Every setting of uf_finetune_settings as --name (its index), then the command's own options. */
 static void build_options(struct option *opts)
 {
-    for (int k = 0; k < NSPECS; k++)
-        opts[k] = (struct option){specs[k].name, required_argument, 0, k};
-    opts[NSPECS] = (struct option){"recipe", required_argument, 0, O_RECIPE};
-    opts[NSPECS + 1] = (struct option){"out", required_argument, 0, O_OUT};
-    opts[NSPECS + 2] = (struct option){"threads", required_argument, 0, O_THREADS};
-    opts[NSPECS + 3] = (struct option){"quiet", no_argument, 0, O_QUIET};
-    opts[NSPECS + 4] = (struct option){"help", no_argument, 0, O_HELP};
-    opts[NSPECS + 5] = (struct option){0, 0, 0, 0};
+    const int n = uf_finetune_nsettings;
+    for (int k = 0; k < n; k++)
+        opts[k] = (struct option){uf_finetune_settings[k].name, required_argument, 0, k};
+    opts[n] = (struct option){"recipe", required_argument, 0, O_RECIPE};
+    opts[n + 1] = (struct option){"out", required_argument, 0, O_OUT};
+    opts[n + 2] = (struct option){"threads", required_argument, 0, O_THREADS};
+    opts[n + 3] = (struct option){"quiet", no_argument, 0, O_QUIET};
+    opts[n + 4] = (struct option){"help", no_argument, 0, O_HELP};
+    opts[n + 5] = (struct option){0, 0, 0, 0};
 }
 
 int cmd_finetune(int argc, char **argv)
 {
     const char *cmd = "finetune", *out = NULL;
-    struct option opts[NSPECS + 6];
+    struct option opts[UF_FINETUNE_MAX_SETTINGS + 6];
     uf_recipe recipe = UF_RECIPE_FINETUNE;
     int c, quiet = 0, asked_help = 0;
     long threads = 0;
@@ -173,12 +111,13 @@ int cmd_finetune(int argc, char **argv)
         return 0;
     }
     uf_finetune_cfg cfg;
+    uf_err e;
     uf_finetune_defaults(&cfg, recipe);
     cfg.target_root = cfg.source_root = "data/mini";
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c >= 0 && c < NSPECS) {
-            if (set_option(cmd, &specs[c], optarg, &cfg))
-                return 2;
+        if (c >= 0 && c < uf_finetune_nsettings) {
+            if (uf_finetune_set(&cfg, &uf_finetune_settings[c], optarg, &e))
+                return cli_usage_error(cmd, "%s", e.msg);
         } else if (c == O_OUT) {
             out = optarg;
         } else if (c == O_THREADS) {
@@ -200,7 +139,6 @@ int cmd_finetune(int argc, char **argv)
         cfg.progress = progress;
         cfg.progress_ctx = &s;
     }
-    uf_err e;
     uf_finetune_result r;
     if (uf_finetune(&cfg, out, &r, &e))
         return cli_error(cmd, &e);

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "../select/select.h"
 #include "inputs.h"
 #include "manifest.h"
 #include "table.h"
@@ -35,6 +36,18 @@ void uf_run_add_row(uf_run_ctx *ctx, const int *coords, const char *const *value
 extern const uf_task uf_task_recall;    /* task_select.c: concept recall of a selection */
 extern const uf_task uf_task_selection; /* task_select.c: what was picked, per target */
 extern const uf_task uf_task_probe;     /* task_probe.c: linear probe of a backbone's features */
+
+/* A job's selection (task_select.c): its inputs loaded, its method run. */
+typedef struct uf_job_selection {
+    uf_selection sel;
+    uf_sel_params p;
+    const uf_classes *classes; /* NULL when the manifest gives none */
+    unsigned char *mask;       /* concept mask, NULL without a concept */
+    int concept_total;
+    int k;                     /* how many are selected */
+} uf_job_selection;
+int uf_job_select(uf_run_ctx *ctx, const int *coords, int need_concept, uf_job_selection *out, uf_err *e);
+void uf_job_selection_free(uf_job_selection *j);
 
 /* Reports shared by tasks whose rows are (metric, value, paper, diff). */
 int uf_report_pivot(const uf_run_ctx *ctx, FILE *md, uf_err *e);

@@ -10,23 +10,13 @@
 #include "../select/select.h"
 #include "task.h"
 
-typedef struct job_selection {
-    uf_selection sel;
-    uf_sel_params p;
-    const uf_classes *classes; /* NULL when the manifest gives none */
-    unsigned char *mask;       /* concept mask, NULL without a concept */
-    int concept_total;
-    int k; /* how many are selected */
-} job_selection;
-
-static void job_selection_free(job_selection *j)
+void uf_job_selection_free(uf_job_selection *j)
 {
     uf_selection_free(&j->sel);
     free(j->mask);
 }
 
-/* Loads the job's inputs and runs its selection method. */
-static int select_for_job(uf_run_ctx *ctx, const int *coords, int need_concept, job_selection *out, uf_err *e)
+int uf_job_select(uf_run_ctx *ctx, const int *coords, int need_concept, uf_job_selection *out, uf_err *e)
 {
     const uf_manifest *m = ctx->m;
     memset(out, 0, sizeof *out);
@@ -117,9 +107,9 @@ static void add_metric(uf_run_ctx *ctx, const int *coords, const char *metric, c
 
 static int recall_job(uf_run_ctx *ctx, const int *coords, uf_err *e)
 {
-    job_selection js;
-    if (select_for_job(ctx, coords, 1, &js, e)) {
-        job_selection_free(&js);
+    uf_job_selection js;
+    if (uf_job_select(ctx, coords, 1, &js, e)) {
+        uf_job_selection_free(&js);
         return -1;
     }
     int hits = 0;
@@ -138,7 +128,7 @@ static int recall_job(uf_run_ctx *ctx, const int *coords, uf_err *e)
         add_metric(ctx, coords, "uot_iterations", v, NAN, 0);
         add_metric(ctx, coords, "uot_converged", js.sel.uot.converged ? "1" : "0", NAN, 0);
     }
-    job_selection_free(&js);
+    uf_job_selection_free(&js);
     return 0;
 }
 
@@ -157,13 +147,13 @@ static const char *const selection_cols[] = {"rank", "index", "concept", "name",
 
 static int selection_job(uf_run_ctx *ctx, const int *coords, uf_err *e)
 {
-    job_selection js;
-    if (select_for_job(ctx, coords, 0, &js, e)) {
-        job_selection_free(&js);
+    uf_job_selection js;
+    if (uf_job_select(ctx, coords, 0, &js, e)) {
+        uf_job_selection_free(&js);
         return -1;
     }
     if (!js.classes) {
-        job_selection_free(&js);
+        uf_job_selection_free(&js);
         return uf_fail(e, "%s: the selection task needs the classes setting (names and concepts)", ctx->m->path);
     }
     for (int r = 0; r < js.k; r++) {
@@ -175,7 +165,7 @@ static int selection_job(uf_run_ctx *ctx, const int *coords, uf_err *e)
         const char *vals[] = {rank, idx, js.classes->concept[i], js.classes->name[i], score};
         uf_run_add_row(ctx, coords, vals);
     }
-    job_selection_free(&js);
+    uf_job_selection_free(&js);
     return 0;
 }
 

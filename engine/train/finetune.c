@@ -1,7 +1,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "finetune.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,71 @@ void uf_finetune_defaults(uf_finetune_cfg *c, uf_recipe r)
     c->lambda = r == UF_RECIPE_COTUNING ? 2.3 : r == UF_RECIPE_FINETUNE ? 0 : 1;
     c->scale_min = 0.08;
     c->loader_threads = 2;
+}
+
+#define F(field) offsetof(uf_finetune_cfg, field), sizeof(((uf_finetune_cfg *)0)->field)
+const uf_ft_setting uf_finetune_settings[] = {
+    {"backbone", UF_FT_PATH, F(backbone), 0, 0},         {"arch", UF_FT_NAME, F(arch), 0, 0},
+    {"target", UF_FT_NAME, F(target), 0, 0},             {"target-root", UF_FT_PATH, F(target_root), 0, 0},
+    {"source", UF_FT_NAME, F(source), 0, 0},             {"source-root", UF_FT_PATH, F(source_root), 0, 0},
+    {"select", UF_FT_PATH, F(select), 0, 0},             {"top", UF_FT_INT, F(top), 0, 1e9},
+    {"assign", UF_FT_PATH, F(assign), 0, 0},             {"source-fraction", UF_FT_DOUBLE, F(source_fraction), -1e9, 1e9},
+    {"target-fraction", UF_FT_DOUBLE, F(target_fraction), -1e9, 1e9},
+    {"longtail", UF_FT_DOUBLE, F(longtail), 0, 1e9},     {"val-fraction", UF_FT_DOUBLE, F(val_fraction), -1e9, 1e9},
+    {"size", UF_FT_INT, F(size), 8, 4096},               {"epochs", UF_FT_INT, F(epochs), 1, 1e6},
+    {"batch", UF_FT_INT, F(batch), 1, 65536},            {"source-batch", UF_FT_INT, F(source_batch), 1, 65536},
+    {"eval-every", UF_FT_INT, F(eval_every), 1, 1e6},    {"eval-batch", UF_FT_INT, F(eval_batch), 1, 65536},
+    {"lr", UF_FT_DOUBLE, F(lr), 0, 1e3},                 {"head-lr-mult", UF_FT_DOUBLE, F(head_lr_mult), 0, 1e6},
+    {"momentum", UF_FT_DOUBLE, F(momentum), 0, 1},       {"wd", UF_FT_DOUBLE, F(weight_decay), 0, 1},
+    {"lambda", UF_FT_DOUBLE, F(lambda), -1e9, 1e9},      {"scale-min", UF_FT_DOUBLE, F(scale_min), 1e-6, 1},
+    {"nesterov", UF_FT_INT, F(nesterov), 0, 1},          {"no-flip", UF_FT_INT, F(no_flip), 0, 1},
+    {"seed", UF_FT_I64, F(seed), 0, 4.6e18},             {"dump", UF_FT_PATH, F(dump), 0, 0},
+    {"loader-threads", UF_FT_INT, F(loader_threads), 1, 256}, {"ckpt-every", UF_FT_INT, F(ckpt_every), 0, 1e9},
+    {"stop-after", UF_FT_I64, F(stop_after), 1, 1e15},
+};
+#undef F
+const int uf_finetune_nsettings = sizeof uf_finetune_settings / sizeof uf_finetune_settings[0];
+
+/* A number in the setting's range: integers read exactly (strtoll), others as doubles. */
+static int parse_number(const uf_ft_setting *s, const char *value, double *v, long long *i, uf_err *e)
+{
+    char *end;
+    errno = 0;
+    if (s->type == UF_FT_DOUBLE)
+        *v = strtod(value, &end);
+    else
+        *v = (double)(*i = strtoll(value, &end, 10));
+    if (end == value || *end || errno)
+        return uf_fail(e, "--%s: '%s' is not %s", s->name, value, s->type == UF_FT_DOUBLE ? "a number" : "an integer");
+    if (!(*v >= s->lo && *v <= s->hi))
+        return uf_fail(e, "--%s must be in [%g, %g], not %s", s->name, s->lo, s->hi, value);
+    return 0;
+}
+
+int uf_finetune_set(uf_finetune_cfg *c, const uf_ft_setting *s, const char *value, uf_err *e)
+{
+    char *field = (char *)c + s->offset;
+    double v;
+    long long i = 0;
+    if (s->type == UF_FT_PATH) {
+        *(const char **)field = value;
+        return 0;
+    }
+    if (s->type == UF_FT_NAME) {
+        if (strlen(value) >= s->size)
+            return uf_fail(e, "--%s: '%s' is too long", s->name, value);
+        strcpy(field, value);
+        return 0;
+    }
+    if (parse_number(s, value, &v, &i, e))
+        return -1;
+    if (s->type == UF_FT_INT)
+        *(int *)field = (int)i;
+    else if (s->type == UF_FT_I64)
+        *(int64_t *)field = i;
+    else
+        *(double *)field = v;
+    return 0;
 }
 
 /* ---- the run ---- */
@@ -576,12 +643,19 @@ static int file_sum(const char *path, char hex[65], uf_err *e)
     return uf_sha256_file(path, hex, e);
 }
 
+int uf_finetune_note(const uf_finetune_cfg *c, char *buf, size_t n, uf_err *e)
+{
+    char bsum[65], ssum[65];
+    if (file_sum(c->backbone, bsum, e) || file_sum(c->select, ssum, e))
+        return -1;
+    note(c, bsum, ssum, buf, n);
+    return 0;
+}
+
 static int setup(ft *f, uf_trainer_cfg *tc, const char *dir, uf_err *e)
 {
     const uf_finetune_cfg *c = f->c;
-    char bsum[65], ssum[65];
-    if (check_cfg(c, e) || file_sum(c->backbone, bsum, e) || file_sum(c->select, ssum, e) ||
-        uf_ftdata_open(&f->d, c, e) || build_model(f, e) || alloc_buffers(f, e))
+    if (check_cfg(c, e) || uf_ftdata_open(&f->d, c, e) || build_model(f, e) || alloc_buffers(f, e))
         return -1;
     f->spe = f->d.train.n / c->batch;
     f->sspe = f->views ? f->d.src.n / c->source_batch : 1;
@@ -593,8 +667,7 @@ static int setup(ft *f, uf_trainer_cfg *tc, const char *dir, uf_err *e)
                            .images_per_step = f->n, .nvalues = 3,
                            .value_names = {"loss", "loss_target", "loss_source"}, .ckpt_every = c->ckpt_every,
                            .stop_after = c->stop_after, .progress = c->progress, .progress_ctx = c->progress_ctx};
-    note(c, bsum, ssum, tc->note, sizeof tc->note);
-    return 0;
+    return uf_finetune_note(c, tc->note, sizeof tc->note, e);
 }
 
 static int train(ft *f, uf_trainer *tr, uf_trainer_start start, uf_finetune_result *res, uf_err *e)

@@ -79,8 +79,26 @@ typedef struct uf_finetune_result {
     int finished;                 /* 0: stopped at stop_after */
 } uf_finetune_result;
 
+/* The settings by name, for the command line (--name) and manifests (name with '_' for '-'). */
+typedef enum uf_ft_type { UF_FT_INT, UF_FT_I64, UF_FT_DOUBLE, UF_FT_PATH, UF_FT_NAME } uf_ft_type;
+typedef struct uf_ft_setting {
+    const char *name;
+    uf_ft_type type;
+    size_t offset, size; /* of the field in uf_finetune_cfg */
+    double lo, hi;       /* numbers: the accepted range */
+} uf_ft_setting;
+#define UF_FINETUNE_MAX_SETTINGS 48
+extern const uf_ft_setting uf_finetune_settings[];
+extern const int uf_finetune_nsettings;
+/* Parses value into c's field; a path is kept as the pointer given, so it must outlive c. */
+int uf_finetune_set(uf_finetune_cfg *c, const uf_ft_setting *s, const char *value, uf_err *e);
+
 /* The paper's settings (SPEC 4), for a recipe. */
 void uf_finetune_defaults(uf_finetune_cfg *c, uf_recipe r);
+
+/* The settings as one line (the run's checkpoint note and settings.txt): every setting, the sha256
+ * of the backbone and selection files, and " threads=N" last. */
+int uf_finetune_note(const uf_finetune_cfg *c, char *buf, size_t n, uf_err *e);
 
 /* Fine-tunes (or resumes, or finds finished) into dir; writes result.tsv at the end. */
 int uf_finetune(const uf_finetune_cfg *c, const char *dir, uf_finetune_result *res, uf_err *e);
