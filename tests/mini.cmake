@@ -93,3 +93,12 @@ add_test(NAME mini.pretrain_committed_other_machine COMMAND sh ${CMAKE_CURRENT_S
          ${UF_MINI_OUT}/pretrain-committed-other)
 set_tests_properties(mini.table4_other_machine mini.selection_other_machine mini.pretrain_committed_other_machine
                      PROPERTIES LABELS mini ENVIRONMENT UF_TEST_MACHINE=another FIXTURES_REQUIRED "mini_world;mini_prepared")
+
+# uotft finetune against torch: each recipe's first 20 steps from the committed supervised backbone, replayed
+# in torch from the dumped model and batches (losses, the state after them, Co-Tuning's relationship); the
+# selections come from the prepared class means and k-means clusters
+add_test(NAME oracle.finetune_torch COMMAND ${UOTFT_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/oracle/finetune_torch.py
+         $<TARGET_FILE:uotft> ${UF_MINI_OUT}/world ${UF_MINI_OUT}/results/features
+         ${PROJECT_SOURCE_DIR}/results/mini/pretrain/supervised.ckpt ${UF_MINI_OUT}/finetune-oracle)
+set_tests_properties(oracle.finetune_torch PROPERTIES LABELS "oracle;mini" TIMEOUT 300
+                     FIXTURES_REQUIRED "mini_world;mini_prepared")
