@@ -110,3 +110,12 @@ set_tests_properties(mini.table4_other_machine mini.selection_other_machine mini
 # the fine-tuning benchmark runs (its speed is a benchmark's business, not a test's)
 add_test(NAME cli.bench_finetune COMMAND $<TARGET_FILE:uotft> bench finetune --setting mini --steps 1 --no-torch)
 set_tests_properties(cli.bench_finetune PROPERTIES LABELS "cli;mini" PASS_REGULAR_EXPRESSION "mini +small:")
+
+# uotft finetune against torch: each recipe's first 20 steps from the committed supervised backbone, replayed
+# in torch from the dumped model and batches (losses, the state after them, Co-Tuning's relationship); the
+# selections come from the prepared class means and k-means clusters
+add_test(NAME oracle.finetune_torch COMMAND ${UOTFT_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/oracle/finetune_torch.py
+         $<TARGET_FILE:uotft> ${UF_MINI_OUT}/world ${UF_MINI_OUT}/results/features
+         ${PROJECT_SOURCE_DIR}/results/mini/pretrain/supervised.ckpt ${UF_MINI_OUT}/finetune-oracle)
+set_tests_properties(oracle.finetune_torch PROPERTIES LABELS "oracle;mini" TIMEOUT 300
+                     FIXTURES_REQUIRED "mini_world;mini_prepared")

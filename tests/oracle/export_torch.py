@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from nn_models import build
+from nn_models import arch_of, build
 
 TOL = 1e-4
 uotft, fixtures, mini = sys.argv[1:4]
@@ -51,20 +51,6 @@ def run(*args):
 def read(path):
     with open(path, "rb") as f:
         return f.read()
-
-
-def arch_of(sd):
-    """The engine's architecture name for a ResNet state dict."""
-    stages = sorted({int(k.split(".")[0][5:]) for k in sd if k.startswith("layer")})
-    blocks = [len({k.split(".")[1] for k in sd if k.startswith("layer%d." % s)}) for s in stages]
-    bottleneck = "layer1.0.conv3.weight" in sd
-    if sd["conv1.weight"].shape[-1] == 7:
-        names = {(False, (2, 2, 2, 2)): "resnet18", (False, (3, 4, 6, 3)): "resnet34",
-                 (True, (3, 4, 6, 3)): "resnet50", (True, (3, 4, 23, 3)): "resnet101"}
-        return names[(bottleneck, tuple(blocks))]
-    widths = [sd["layer%d.0.conv1.weight" % s].shape[0] for s in stages]
-    return "small:%s:%s%s" % (",".join(map(str, widths)), ",".join(map(str, blocks)),
-                              ":bottleneck" if bottleneck else "")
 
 
 def model_for(sd, arch):
