@@ -119,3 +119,10 @@ add_test(NAME oracle.finetune_torch COMMAND ${UOTFT_PYTHON} ${CMAKE_CURRENT_SOUR
          ${PROJECT_SOURCE_DIR}/results/mini/pretrain/supervised.ckpt ${UF_MINI_OUT}/finetune-oracle)
 set_tests_properties(oracle.finetune_torch PROPERTIES LABELS "oracle;mini" TIMEOUT 300
                      FIXTURES_REQUIRED "mini_world;mini_prepared")
+# the runner's fine-tuning task: rows per seed, mean +- std report, runs shared between manifests,
+# `uotft run` killed mid-run ends with the same CSV
+add_test(NAME mini.finetune_task COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/finetune_task.sh $<TARGET_FILE:uotft>
+         ${UF_MINI_OUT}/world ${UF_MINI_OUT}/results/features
+         ${PROJECT_SOURCE_DIR}/results/mini/pretrain/supervised.ckpt ${UF_MINI_OUT}/finetune-task)
+set_tests_properties(mini.finetune_task PROPERTIES LABELS mini TIMEOUT 600
+                     FIXTURES_REQUIRED "mini_world;mini_prepared")

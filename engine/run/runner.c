@@ -13,7 +13,7 @@
 #include "prepare.h"
 #include "task.h"
 
-static const uf_task *const tasks[] = {&uf_task_recall, &uf_task_selection, &uf_task_probe};
+static const uf_task *const tasks[] = {&uf_task_recall, &uf_task_selection, &uf_task_probe, &uf_task_finetune};
 
 const uf_task *uf_task_find(const char *name)
 {
@@ -154,7 +154,7 @@ int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_
     const char *name = uf_manifest_meta(&m, "name", "");
     const uf_task *task = uf_task_find(uf_manifest_meta(&m, "task", ""));
     if (!task) {
-        uf_fail(e, "%s: unknown task '%s' (recall, selection, probe)", path, uf_manifest_meta(&m, "task", ""));
+        uf_fail(e, "%s: unknown task '%s' (recall, selection, probe, finetune)", path, uf_manifest_meta(&m, "task", ""));
         uf_manifest_free(&m);
         return -1;
     }

@@ -36,6 +36,7 @@ void uf_run_add_row(uf_run_ctx *ctx, const int *coords, const char *const *value
 extern const uf_task uf_task_recall;    /* task_select.c: concept recall of a selection */
 extern const uf_task uf_task_selection; /* task_select.c: what was picked, per target */
 extern const uf_task uf_task_probe;     /* task_probe.c: linear probe of a backbone's features */
+extern const uf_task uf_task_finetune;  /* task_finetune.c: a fine-tuning run's accuracy */
 
 /* A job's selection (task_select.c): its inputs loaded, its method run. */
 typedef struct uf_job_selection {

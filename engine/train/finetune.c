@@ -592,8 +592,24 @@ static int begin_epoch(void *ctx, int epoch, int first, uf_err *e)
 
 /* ---- result ---- */
 
+/* The wall time a finished run's result.tsv records. */
+static int read_seconds(const char *path, double *seconds, uf_err *e)
+{
+    uf_tsv t;
+    if (uf_tsv_read(path, &t, e))
+        return -1;
+    int rc = uf_fail(e, "%s: no seconds row", path);
+    for (int r = 0; r < t.nrows && t.ncols == 2; r++)
+        if (strcmp(uf_tsv_at(&t, r, 0), "seconds") == 0) {
+            *seconds = atof(uf_tsv_at(&t, r, 1));
+            rc = 0;
+        }
+    uf_tsv_free(&t);
+    return rc;
+}
+
 /* Fills r from the evaluations; writes result.tsv unless keep and it exists (a finished run found
- * again keeps the file, and the seconds, of the run that made it). */
+ * again keeps the file, and reports the seconds of the run that made it). */
 static int write_result(const ft *f, uf_finetune_result *r, int keep, uf_err *e)
 {
     char path[4200];
@@ -611,7 +627,7 @@ static int write_result(const ft *f, uf_finetune_result *r, int keep, uf_err *e)
     }
     snprintf(path, sizeof path, "%s/result.tsv", f->dir);
     if (keep && uf_is_file(path))
-        return 0;
+        return read_seconds(path, &r->seconds, e);
     if (uf_out_open(&o, path, e))
         return -1;
     fprintf(o.f, "key\tvalue\nrecipe\t%s\ntarget\t%s\nfinal_top1\t%.4f\nbest_top1\t%.4f\nbest_epoch\t%d\n"
