@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/alloc.h"
 #include "../core/fileio.h"
 #include "../core/sha256.h"
 #include "../core/tsv.h"
@@ -44,10 +45,10 @@ static int selection_file(uf_run_ctx *ctx, const int *coords, const char *runs, 
         return -1;
     }
     size_t cap = (size_t)js.k * 48 + 32, len = 0;
-    char *text = malloc(cap);
+    char *text = uf_alloc(cap, e);
     if (!text) {
         uf_job_selection_free(&js);
-        return uf_fail(e, "out of memory (a selection of %d)", js.k);
+        return -1;
     }
     len += (size_t)snprintf(text, cap, "rank\tindex\tscore\n");
     for (int r = 0; r < js.k; r++)
@@ -131,11 +132,11 @@ static int job_config(uf_run_ctx *ctx, const int *coords, job_cfg *j, char *dir,
 
 static int finetune_job(uf_run_ctx *ctx, const int *coords, uf_err *e)
 {
-    job_cfg *j = calloc(1, sizeof *j);
+    job_cfg *j = uf_calloc(1, sizeof *j, e);
     char dir[4400];
     uf_finetune_result res;
     if (!j)
-        return uf_fail(e, "out of memory");
+        return -1;
     int rc = job_config(ctx, coords, j, dir, sizeof dir, e);
     if (!rc)
         rc = uf_finetune(&j->c, dir, &res, e);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/fileio.h"
 #include "core/parallel.h"
 #include "core/rng.h"
@@ -278,14 +279,11 @@ static int alloc_buffers(ft *f, uf_err *e)
     f->views = c->recipe == UF_RECIPE_LABELLED ? 1 : c->recipe == UF_RECIPE_UNLABELLED ? 2 : 0;
     f->n = c->batch + f->views * c->source_batch;
     size_t img = (size_t)3 * c->size * c->size, kmax = (size_t)(f->kt > f->ks ? f->kt : f->ks);
-    f->x = malloc(sizeof(float) * img * f->n);
-    f->y = malloc(sizeof(int) * f->n);
-    f->dt = calloc((size_t)f->n * f->kt, sizeof(float));
-    f->ds = f->ks ? calloc((size_t)f->n * f->ks, sizeof(float)) : NULL;
-    f->soft = malloc(sizeof(float) * f->n * kmax);
-    f->prob = malloc(sizeof(double) * kmax);
-    if (!f->x || !f->y || !f->dt || (f->ks && !f->ds) || !f->soft || !f->prob)
-        return uf_fail(e, "out of memory (a joint batch of %d images of %d px)", f->n, c->size);
+    if (!(f->x = uf_calloc(img * f->n, sizeof(float), e)) || !(f->y = uf_calloc((size_t)f->n, sizeof(int), e)) ||
+        !(f->dt = uf_calloc((size_t)f->n * f->kt, sizeof(float), e)) ||
+        (f->ks && !(f->ds = uf_calloc((size_t)f->n * f->ks, sizeof(float), e))) ||
+        !(f->soft = uf_calloc((size_t)f->n * kmax, sizeof(float), e)) || !(f->prob = uf_calloc(kmax, sizeof(double), e)))
+        return uf_wrap(e, "a joint batch of %d images of %d px", f->n, c->size);
     return 0;
 }
 
@@ -317,12 +315,12 @@ static int relation_compute(ft *f, uf_err *e)
 {
     const uf_finetune_cfg *c = f->c;
     const int n = f->d.train.n, ks = f->ks;
-    float *logits = malloc(sizeof(float) * (size_t)n * ks);
-    double *p = malloc(sizeof(double) * ks);
-    int *count = calloc((size_t)f->kt, sizeof(int));
+    float *logits = uf_calloc((size_t)n * ks, sizeof(float), e);
+    double *p = logits ? uf_calloc((size_t)ks, sizeof(double), e) : NULL;
+    int *count = p ? uf_calloc((size_t)f->kt, sizeof(int), e) : NULL;
     uf_extract_cfg xc = {.size = c->size, .batch = c->eval_batch, .loader_threads = c->loader_threads,
                          .head = f->hs, .rows = f->d.train.row, .nrows = n};
-    int rc = !logits || !p || !count ? uf_fail(e, "out of memory (%d x %d logits)", n, ks) : 0;
+    int rc = count ? 0 : -1;
     if (!rc)
         rc = uf_extract(&f->m, &f->d.target, &xc, logits, e);
     for (int i = 0; !rc && i < n; i++) {
@@ -350,8 +348,8 @@ static int relation_load(ft *f, uf_trainer_start start, uf_err *e)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/relation.npy", f->dir);
-    if (!(f->relation = calloc((size_t)f->kt * f->ks, sizeof(double))))
-        return uf_fail(e, "out of memory (a %d x %d relationship)", f->kt, f->ks);
+    if (!(f->relation = uf_calloc((size_t)f->kt * f->ks, sizeof(double), e)))
+        return -1;
     uf_array a = {.dtype = UF_F64, .ndim = 2, .shape = {f->kt, f->ks}, .data = f->relation};
     if (start == UF_TRAINER_FRESH)
         return relation_compute(f, e) || uf_npy_write(path, &a, e) ? -1 : 0;
@@ -414,9 +412,9 @@ static int evaluate(ft *f, int epoch, uf_err *e)
     if (f->nev == EVAL_MAX)
         return uf_fail(e, "more than %d evaluations", EVAL_MAX);
     const int n = f->d.eval.n;
-    float *logits = malloc(sizeof(float) * (size_t)n * f->kt);
+    float *logits = uf_calloc((size_t)n * f->kt, sizeof(float), e);
     if (!logits)
-        return uf_fail(e, "out of memory (%d x %d logits)", n, f->kt);
+        return -1;
     uf_extract_cfg xc = {.size = c->size, .batch = c->eval_batch, .loader_threads = c->loader_threads,
                          .head = f->ht, .rows = f->d.eval.row, .nrows = n};
     int rc = uf_extract(&f->m, f->d.eval_ds, &xc, logits, e), correct = 0;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/rng.h"
 #include "io/npy.h"
 
@@ -54,8 +55,8 @@ static int read_assign(const char *path, int n, int **assign, int *k, uf_err *e)
     if (a.ndim != 1 || a.shape[0] != n)
         rc = uf_fail(e, "%s: %lld cluster assignments for a source of %d images", path,
                      a.ndim == 1 ? (long long)a.shape[0] : -1LL, n);
-    else if (!(*assign = malloc(sizeof(int) * (size_t)n)))
-        rc = uf_fail(e, "out of memory (%d assignments)", n);
+    else if (!(*assign = uf_calloc((size_t)n, sizeof(int), e)))
+        rc = -1;
     *k = 0;
     for (int i = 0; !rc && i < n; i++) {
         double v = uf_array_get(&a, (size_t)i);

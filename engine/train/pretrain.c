@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/fileio.h"
 #include "core/parallel.h"
 #include "data/loader.h"
@@ -117,8 +118,8 @@ static int setup(pretrainer *t, uf_err *e)
         if (uf_model_create(&t->sup, &a, &head, 1, e))
             return -1;
         t->m = &t->sup;
-        if (!(t->dlogits = malloc(sizeof(float) * (size_t)c->batch * t->ds.nclasses)))
-            return uf_fail(e, "out of memory");
+        if (!(t->dlogits = uf_calloc((size_t)c->batch * t->ds.nclasses, sizeof(float), e)))
+            return -1;
     }
     t->opt = (uf_sgd){.momentum = c->momentum, .nesterov = c->nesterov};
     for (int g = 0; g < UF_SGD_GROUPS; g++)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/fileio.h"
 #include "core/parallel.h"
 #include "core/sha256.h"
@@ -28,10 +29,10 @@ size_t uf_trainer_settings_len(const char *note)
 static int params_hash(const uf_model *m, char out[17], uf_err *e)
 {
     size_t np = m->p.total, nb = m->buf.total;
-    float *all = malloc(sizeof(float) * (np + nb));
+    float *all = uf_calloc(np + nb, sizeof(float), e);
     char hex[65];
     if (!all)
-        return uf_fail(e, "out of memory");
+        return -1;
     memcpy(all, m->p.w, sizeof(float) * np);
     memcpy(all + np, m->buf.w, sizeof(float) * nb);
     int rc = uf_sha256_mem(all, sizeof(float) * (np + nb), hex);
@@ -50,9 +51,9 @@ static int rows_append(uf_trainer *t, const char *row, uf_err *e)
         size_t cap = t->cap ? 2 * t->cap : 1 << 16;
         while (cap < t->len + n + 1)
             cap *= 2;
-        char *r = realloc(t->rows, cap);
+        char *r = uf_realloc(t->rows, cap, 1, e);
         if (!r)
-            return uf_fail(e, "out of memory");
+            return -1;
         t->rows = r;
         t->cap = cap;
     }
