@@ -2,7 +2,8 @@
 # The runner's fine-tuning task (task = finetune): a manifest of 2 recipes x 2 seeds writes one CSV
 # row per run and a report of mean +- std over the seeds; a second manifest asking for one of the
 # same runs finds it instead of training again; `uotft run` killed while a run trains, then run
-# again, ends with the same CSV bytes as an uninterrupted run and trains no finished run again.
+# again (five times), ends with the same CSV bytes as an uninterrupted run, never leaving a partial
+# file under a finished file's name.
 # usage: finetune_task.sh UOTFT WORLD FEATURES BACKBONE WORK_DIR
 set -u
 uotft=$1 world=$2 feat=$3 backbone=$4 w=$5
@@ -31,7 +32,7 @@ source = mini-pool
 source_root = $world
 runs = $5
 size = 28
-epochs = 2
+epochs = 4
 batch = 32
 source_batch = 16
 eval_every = 1
@@ -68,16 +69,25 @@ run "$w/b/other.ini" --out-root "$w/b"
 grep "labelled,mini-digits,1," "$csv" | cut -d, -f5- > "$w/one"
 grep "labelled,mini-digits,1," "$w/b/results/mini/other.csv" | cut -d, -f5- | cmp -s - "$w/one" || fail "shared run's row differs"
 
-# killed while training, then run again: the same CSV; the finished runs are not trained again
+# killed (SIGKILL) five times at random points, then run again: the same CSV; the finished runs are
+# not trained again; after every kill, each file that looks finished is whole (partial files only
+# exist under temporary names)
 manifest "$w/c/ft.ini" ft "finetune, labelled" "0, 1" "$w/c/runs"
 kills=0
-for delay in 2 3 4; do
+for k in 1 2 3 4 5; do
   "$uotft" run "$w/c/ft.ini" --out-root "$w/c" --tier mini --threads 2 --no-plot > /dev/null 2>&1 &
   pid=$!
-  sleep $delay
+  sleep "$(awk -v s=$k 'BEGIN { srand(s); printf "%.2f", 0.3 + rand() * 1.5 }')"
   kill -9 $pid 2> /dev/null && kills=$((kills + 1))
   wait $pid 2> /dev/null
+  for r in "$w"/c/runs/*/result.tsv; do
+    [ -e "$r" ] || continue
+    grep -q '^seconds' "$r" || fail "kill $k: $r is incomplete"
+  done
+  out=$w/c/results/mini/ft.csv
+  [ ! -e "$out" ] || [ "$(wc -l < "$out")" = 5 ] || fail "kill $k: $out is incomplete"
 done
+[ $kills -ge 3 ] || fail "only $kills of the 5 kills hit a running uotft run (the runs are too short)"
 run "$w/c/ft.ini" --out-root "$w/c"
 cmp -s "$csv" "$w/c/results/mini/ft.csv" || fail "CSV after $kills kills differs: $(diff "$csv" "$w/c/results/mini/ft.csv")"
 echo "finetune task: 4 runs, one shared with a second manifest, CSV identical after $kills kills"
