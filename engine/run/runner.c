@@ -10,6 +10,7 @@
 
 #include "../core/fileio.h"
 #include "../core/parallel.h"
+#include "../core/sha256.h"
 #include "prepare.h"
 #include "task.h"
 
@@ -31,8 +32,11 @@ void uf_run_add_row(uf_run_ctx *ctx, const int *coords, const char *const *value
     row[k++] = m->tier;
     for (int a = 0; a < m->naxes; a++)
         row[k++] = m->axes[a].values[coords[a]];
-    for (int c = k; c < ctx->table.ncols; c++)
-        row[c] = values[c - k];
+    int ntask = ctx->table.ncols - k - (ctx->overrides[0] != 0);
+    for (int c = 0; c < ntask; c++)
+        row[k + c] = values[c];
+    if (ctx->overrides[0])
+        row[k + ntask] = ctx->overrides;
     uf_table_add(&ctx->table, row);
 }
 
@@ -69,7 +73,8 @@ static void code_version(const char *root, char *buf, size_t n)
         strcat(buf, "-dirty");
 }
 
-static int write_report(const uf_run_ctx *ctx, const uf_task *task, const char *path, double wall, uf_err *e)
+static int write_report(const uf_run_ctx *ctx, const uf_task *task, const char *path, const char *csv_name,
+                        double wall, uf_err *e)
 {
     const uf_manifest *m = ctx->m;
     uf_out o;
@@ -94,7 +99,9 @@ static int write_report(const uf_run_ctx *ctx, const uf_task *task, const char *
     /* the manifest as the project names it, whichever way it was given */
     const char *shown = strstr(m->path, "experiments/") ? strstr(m->path, "experiments/") : m->path;
     fprintf(o.f, "\n---\nTier `%s`, manifest `%s`, uotft %s, %d threads, %.1f s, %s. Data: `results/%s/%s.csv`.\n",
-            m->tier, shown, version, uf_threads(), wall, when, m->tier, uf_manifest_meta(m, "name", ""));
+            m->tier, shown, version, uf_threads(), wall, when, m->tier, csv_name);
+    if (ctx->overrides[0])
+        fprintf(o.f, "\n**Not the manifest's own settings:** run with `--set %s`.\n", ctx->overrides);
     return uf_out_commit(&o, e);
 }
 
@@ -139,6 +146,40 @@ static int draw_plot(const uf_manifest *m, const char *script, const char *csv, 
     return 0;
 }
 
+/* Keys that say where a tier's inputs and intermediate products live, not what is computed: the
+ * products there are verified against the sha256 of their inputs (prepare_mini.c), so moving them
+ * (--set world=/tmp/mini) leaves the results as they are. */
+static int is_location(const char *assignment)
+{
+    static const char *const keys[] = {"world", "pretrain", "committed", "features", "runs"};
+    size_t n = strcspn(assignment, "=");
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        if (strlen(keys[k]) == n && strncmp(assignment, keys[k], n) == 0)
+            return 1;
+    return 0;
+}
+
+/* The --set assignments that can change results, joined by "; " ("" when none). */
+static void result_overrides(const uf_run_opts *o, char *buf, size_t n)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < o->nset && k < n; i++)
+        if (!is_location(o->set[i]))
+            k += (size_t)snprintf(buf + k, n - k, "%s%s", k ? "; " : "", o->set[i]);
+}
+
+/* <name>, or <name>.set-<hash of the overrides> when they change results and would otherwise
+ * replace the manifest's own results in the project. */
+static void output_name(const char *name, const char *overrides, const uf_run_opts *o, char *buf, size_t n)
+{
+    char hex[65];
+    if (!overrides[0] || o->out_root || uf_sha256_mem(overrides, strlen(overrides), hex))
+        snprintf(buf, n, "%s", name);
+    else
+        snprintf(buf, n, "%s.set-%.8s", name, hex);
+}
+
 int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_err *e)
 {
     uf_manifest m;
@@ -168,6 +209,7 @@ int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_
         return -1;
     }
     uf_run_ctx ctx = {.m = &m};
+    result_overrides(o, ctx.overrides, sizeof ctx.overrides);
     const char *cols[1 + UF_MAX_AXES + 16];
     int nc = 0;
     cols[nc++] = "tier";
@@ -175,6 +217,8 @@ int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_
         cols[nc++] = m.axes[a].name;
     for (int c = 0; c < task->ncols; c++)
         cols[nc++] = task->cols[c];
+    if (ctx.overrides[0])
+        cols[nc++] = "overrides";
     uf_table_init(&ctx.table, nc, cols);
 
     int rc = -1;
@@ -197,9 +241,11 @@ int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_
     double wall = uf_now() - t0;
     const char *root = o->out_root ? o->out_root : m.root;
     char csv[4200], md[4200];
-    snprintf(csv, sizeof csv, "%s/results/%s/%s.csv", root, o->tier, name);
-    snprintf(md, sizeof md, "%s/results/%s/%s.md", root, o->tier, name);
-    if (uf_table_write_csv(&ctx.table, csv, e) || write_report(&ctx, task, md, wall, e))
+    char out_name[300];
+    output_name(name, ctx.overrides, o, out_name, sizeof out_name);
+    snprintf(csv, sizeof csv, "%s/results/%s/%s.csv", root, o->tier, out_name);
+    snprintf(md, sizeof md, "%s/results/%s/%s.md", root, o->tier, out_name);
+    if (uf_table_write_csv(&ctx.table, csv, e) || write_report(&ctx, task, md, out_name, wall, e))
         goto out;
     fprintf(stderr, "[%s] wrote %s and %s\n", name, csv, md);
     const char *plot = has_plot == 0 ? plot_tier : uf_manifest_meta(&m, "plot", NULL);
@@ -208,9 +254,9 @@ int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_
         snprintf(script, sizeof script, "%s/%s", m.root, plot);
         /* the features tier's figures are the paper's own: plots/<name>; other tiers get a subfolder */
         if (strcmp(o->tier, "features") == 0)
-            snprintf(base, sizeof base, "%s/plots/%s", root, name);
+            snprintf(base, sizeof base, "%s/plots/%s", root, out_name);
         else
-            snprintf(base, sizeof base, "%s/plots/%s/%s", root, o->tier, name);
+            snprintf(base, sizeof base, "%s/plots/%s/%s", root, o->tier, out_name);
         if (draw_plot(&m, script, csv, base, e))
             goto out;
         fprintf(stderr, "[%s] plotted %s.png and .svg\n", name, base);

@@ -15,6 +15,7 @@ typedef struct uf_run_ctx {
     const uf_manifest *m;
     uf_table table;
     uf_inputs inputs;
+    char overrides[1024]; /* --set assignments that can change results ("" when none): a last CSV column */
 } uf_run_ctx;
 
 typedef struct uf_task {
