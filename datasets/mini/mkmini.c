@@ -30,9 +30,14 @@ static const char *const help =
     "Fashion-MNIST folder of dataset-fashion-mnist. --pool-train/--pool-test: images per\n"
     "pool class (default 60 / 20; smaller for quick tests).\n";
 
-/* Images per class and split of each target (the pool's are options). */
-enum { DIGITS_TRAIN = 20, DIGITS_TEST = 100, FASHION_TRAIN = 20, FASHION_TEST = 100 };
-enum { HAND_TRAIN = 10, HAND_TEST = 50, MIX_TRAIN = 10, MIX_TEST = 50 };
+/* Images per class and split of each target (the pool's are options). The training sets are small
+ * enough that plain fine-tuning of the supervised backbone leaves room for a method's gain or loss,
+ * as the paper's targets do (its plain fine-tuning: 58-91%): measured with 20 / 20 / 10 / 10 training
+ * images per class it reached 96 / 73 / 87 / 99% on digits / fashion / hand / mix, and with the
+ * training sets cut to these sizes 90 / 73 / 79 / 92% (REPRODUCE.md, mini tier). Chosen by plain
+ * fine-tuning alone, never by which method wins. */
+enum { DIGITS_TRAIN = 5, DIGITS_TEST = 100, FASHION_TRAIN = 20, FASHION_TEST = 100 };
+enum { HAND_TRAIN = 5, HAND_TEST = 50, MIX_TRAIN = 3, MIX_TEST = 50 };
 /* Faces a class needs: enough styles that its images are not one font's. */
 enum { POOL_MIN_FACES = 4, TARGET_MIN_FACES = 3 };
 /* Random streams: one per (set, split); glyph.c uses 2 s and 2 s + 1, face choice FACE_STREAM + s. */

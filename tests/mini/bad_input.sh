@@ -57,7 +57,7 @@ expect 1 "$w/pr/pool-train.features.npy" "$uotft" probe --dir "$w/pr"
   fail "features for the probe"
 cp "$w/pr/digits-train.labels.npy" "$w/keep.npy"
 /usr/bin/python3 -c "import numpy as np; np.save('$w/pr/digits-train.labels.npy', np.zeros(5))"
-expect 1 "digits-train.labels.npy: expected 200 integer labels" "$uotft" probe --dir "$w/pr" --set digits
+expect 1 "digits-train.labels.npy: expected 50 integer labels" "$uotft" probe --dir "$w/pr" --set digits
 /usr/bin/python3 -c "import numpy as np; np.save('$w/pr/digits-train.labels.npy', np.load('$w/keep.npy') % 5)"
 expect 1 "test label 5 of digits is not among the 5 training classes" "$uotft" probe --dir "$w/pr" --set digits
 cp "$w/keep.npy" "$w/pr/digits-train.labels.npy"

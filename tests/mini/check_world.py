@@ -18,7 +18,7 @@ from fontTools.pens.boundsPen import BoundsPen
 from fontTools.ttLib import TTFont
 
 # The design (datasets/mini/README.md): images per class and split of each target.
-TARGETS = {"digits": (10, 20, 100), "fashion": (10, 20, 100), "hand": (26, 10, 50), "mix": (20, 10, 50)}
+TARGETS = {"digits": (10, 5, 100), "fashion": (10, 20, 100), "hand": (26, 5, 50), "mix": (20, 3, 50)}
 GLYPH_SETS = ("pool", "hand", "mix")
 MIN_POOL_CLASSES = 500
 

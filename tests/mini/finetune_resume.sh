@@ -23,8 +23,8 @@ same() { # DIR_A DIR_B: every product equal, result.tsv less its seconds
 
 for recipe in unlabelled cotuning; do
   set -- --recipe "$recipe" --backbone "$backbone" --target mini-digits --target-root "$world" \
-    --source mini-pool --source-root "$world" --select "$w/top.tsv" --size 28 --epochs 4 --batch 32 \
-    --source-batch 16 --eval-every 2 --lr 0.01 --no-flip 1 --threads 2 --quiet
+    --source mini-pool --source-root "$world" --select "$w/top.tsv" --size 28 --epochs 4 --batch 8 \
+    --source-batch 8 --eval-every 2 --lr 0.01 --no-flip 1 --threads 2 --quiet
   [ "$recipe" = cotuning ] && set -- "$@" --source ""
   "$uotft" finetune "$@" --out "$w/$recipe-a" > /dev/null || fail "$recipe: uninterrupted run"
   # stopped mid-epoch twice (6 steps per epoch), then finished

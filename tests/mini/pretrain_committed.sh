@@ -4,7 +4,8 @@
 # 16 steps, and every logged value of those steps (learning rate, loss) and the parameter hash at
 # steps 1, 2, 4, 8 and 16 must equal the committed log's, bit for bit. Float sums depend on the
 # thread count and on the CPU (OpenBLAS's kernels, -march=native): on a machine other than the one
-# results/mini/MACHINE names, the learning rates must still be equal, the first step's loss (one
+# results/mini/pretrain/MACHINE names (the backbones' own; the results beside them may come from
+# another machine), the learning rates must still be equal, the first step's loss (one
 # forward pass of the same initial weights on the same batch) must agree to 1e-5 and every later
 # loss to 2e-2 (relative), and the test says that it compared so. Later steps get the wider bound
 # because SGD amplifies the last-bit differences: between two AMD EPYC generations (Zen 4, Zen 5)
@@ -14,8 +15,8 @@ set -u
 uotft=$1 world=$2 committed=$3 w=$4
 . "$(dirname "$0")/machine.sh"
 same=0
-same_machine "$committed/.." && same=1
-[ $same = 1 ] || echo "note: not the machine of results/mini/MACHINE: losses compared to 1e-5 (step 1) and 2e-2, not bit for bit"
+same_machine "$committed" && same=1
+[ $same = 1 ] || echo "note: not the machine of results/mini/pretrain/MACHINE: losses compared to 1e-5 (step 1) and 2e-2, not bit for bit"
 rm -rf "$w"
 mkdir -p "$w"
 fail() { echo "FAIL: $*"; exit 1; }

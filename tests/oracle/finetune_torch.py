@@ -44,7 +44,7 @@ import torch.nn.functional as F
 
 from nn_models import arch_of, build
 
-STEPS, BATCH, SOURCE_BATCH, EPOCHS, SIZE = 20, 16, 16, 2, 28
+STEPS, BATCH, SOURCE_BATCH, EPOCHS, SIZE = 20, 16, 16, 10, 28
 LR, WD, MULT = 0.001, 1e-4, 10.0
 # not the defaults (labelled and unlabelled 1, Co-Tuning 2.3), so a recipe that ignores --lambda shows
 LAMBDA = {"finetune": 0.0, "labelled": 0.7, "unlabelled": 0.6, "cotuning": 1.9}

@@ -7,7 +7,7 @@ checkpoint of the same shape for --mlp), read back with numpy:
   - the released means' layout: <set>.means.npy float64 (classes, d), <set>.counts.npy int64
     (classes); per image <set>-<split>.features.npy float32 (n, d), .labels.npy int64 (n)
   - labels in the order of the .mset file (read here from its bytes), counts per class as the
-    datasheet says (pool 60, digits 20)
+    datasheet says (pool 60, digits 5)
   - the means equal numpy's per-class means of the per-image features (1e-12 relative)
   - --mlp gives the MoCo head's 128-d output; `uotft select` ranks pool classes from the files
 The probe against scikit-learn's LogisticRegression(multinomial, lbfgs) with the same C on the same
@@ -49,7 +49,7 @@ def mset_labels(path):
 rnd = os.path.join(work, "random")
 run("features", "--arch", ARCH, "--random-init", "--seed", "3", "--out", rnd, "--data", world,
     "--sets", "pool,digits", "--splits", "train,test", "--threads", "2")
-for s, k, per in (("pool", 565, 60), ("digits", 10, 20)):
+for s, k, per in (("pool", 565, 60), ("digits", 10, 5)):
     means = np.load(os.path.join(rnd, s + ".means.npy"))
     counts = np.load(os.path.join(rnd, s + ".counts.npy"))
     X = np.load(os.path.join(rnd, s + "-train.features.npy"))
