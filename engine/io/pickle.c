@@ -161,7 +161,8 @@ static int pop_mark(vm *m, uf_pk ***items, size_t *n)
     if (!m->nmarks)
         return bad(m, "no MARK on the stack");
     size_t at = m->marks[--m->nmarks];
-    *items = m->stack + at;
+    /* a MARK before the first push leaves no stack array yet, and NULL + 0 is undefined in C */
+    *items = m->stack ? m->stack + at : NULL;
     *n = m->sp - at;
     m->sp = at;
     return 0;
