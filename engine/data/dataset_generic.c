@@ -139,13 +139,15 @@ static int read_gz(const char *path, uint8_t **buf, size_t *len, uf_err *e)
         }
     }
     int errnum = 0;
-    const char *msg = r < 0 ? gzerror(g, &errnum) : NULL;
+    /* formatted before gzclose, which frees the message gzerror points into */
+    if (b && r < 0)
+        uf_fail(e, "%s: corrupt or truncated gzip data (%s)", path, gzerror(g, &errnum));
     gzclose(g);
     if (!b)
         return uf_fail(e, "%s: out of memory", path);
     if (r < 0) {
         free(b);
-        return uf_fail(e, "%s: corrupt or truncated gzip data (%s)", path, msg);
+        return -1;
     }
     *buf = b;
     *len = n;
