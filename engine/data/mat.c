@@ -158,8 +158,12 @@ static int char_points(const rd *r, const elem *el, uint32_t **out, size_t *n, u
             free(cp);
             return uf_fail(e, "%s: char array stored as data type %u", r->what, el->type);
         }
-        for (size_t i = 0; i < el->nbytes / (size_t)s; i++)
-            cp[k++] = (uint32_t)mi_value(el, i, r->swap);
+        for (size_t i = 0; i < el->nbytes / (size_t)s; i++) {
+            /* a unit outside Unicode (negative, or too large) is U+FFFD, as a UTF decoder would make it;
+             * converting it to uint32_t would be undefined */
+            double u = mi_value(el, i, r->swap);
+            cp[k++] = u >= 0 && u <= 0x10ffff ? (uint32_t)u : 0xfffd;
+        }
     }
     *out = cp;
     *n = k;
@@ -243,7 +247,8 @@ static int parse_struct(rd *r, uf_mat *v, int depth, uf_err *e)
         return -1;
     if (mi_size(len_el.type) != 4 || len_el.nbytes < 4)
         return uf_fail(e, "%s: struct '%s' has a malformed field name length", r->what, v->name);
-    size_t flen = (size_t)mi_value(&len_el, 0, r->swap);
+    double fl = mi_value(&len_el, 0, r->swap); /* range-checked first: a negative or NaN length */
+    size_t flen = fl >= 1 && fl <= UINT32_MAX ? (size_t)fl : 0; /* has no size_t value */
     if (flen == 0 || names.nbytes % flen)
         return uf_fail(e, "%s: struct '%s' has malformed field names", r->what, v->name);
     v->nfields = (int)(names.nbytes / flen);
@@ -294,7 +299,7 @@ static int parse_matrix(rd *r, int depth, uf_mat **out, uf_err *e)
     v->n = 1;
     for (int d = 0; d < v->ndim; d++) {
         double x = mi_value(&dims, (size_t)d, r->swap);
-        if (x < 0 || x > 4e9)
+        if (!(x >= 0 && x <= 4e9)) /* NaN too (a single-precision dims element) */
             return uf_fail(e, "%s: array '%s' has a bad dimension %g", r->what, v->name, x);
         v->dims[d] = (int64_t)x;
         if (v->dims[d] && v->n > ((size_t)1 << 40) / (size_t)v->dims[d])
