@@ -63,9 +63,23 @@ static uint8_t cmyk_channel(int c, int nk)
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
+/* PIL refuses images of more than twice Image.MAX_IMAGE_PIXELS (DecompressionBombError), and so do we: a JPEG
+ * of a few hundred bytes can declare 32768 x 16384 pixels, which libjpeg then decodes as gray when a marker cuts
+ * the data short, for seconds and gigabytes. Checked on the header's size, before anything is allocated. */
+static int check_pixels(const char *what, int W, int H, uf_err *e)
+{
+    const int64_t max = 2 * (int64_t)89478485;
+    if ((int64_t)W * H > max)
+        return uf_fail(e, "%s: %dx%d is more than %lld pixels (a decompression bomb to PIL too)", what, W, H,
+                       (long long)max);
+    return 0;
+}
+
 /* The region choose() picks of a W x H image, checked. */
 static int pick_region(const char *what, uf_region_fn choose, void *ctx, int W, int H, uf_region *r, uf_err *e)
 {
+    if (check_pixels(what, W, H, e))
+        return -1;
     *r = (uf_region){.top = 0, .rows = H, .left = 0, .cols = W};
     if (choose)
         choose(ctx, W, H, r);
@@ -167,6 +181,10 @@ static int decode_png(const void *buf, size_t len, const char *what, uf_image *i
     /* the size is checked (uf_image_alloc) before the RGBA buffer is sized, in size_t: PNG_IMAGE_SIZE
      * computes in 32 bits and wraps for the largest images */
     uint8_t *rgba = NULL;
+    if (check_pixels(what, (int)p.width, (int)p.height, e)) { /* libpng caps each side at 1000000 */
+        png_image_free(&p);
+        return -1;
+    }
     if (uf_image_alloc(im, (int)p.width, (int)p.height, e) ||
         !(rgba = uf_alloc((size_t)p.width * p.height * 4, e))) {
         uf_image_free(im);
