@@ -10,15 +10,24 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+static char fuzz_path[4096];
+
+/* At exit: the file goes with the process, so replays in CI leave nothing in /tmp. */
+static void fuzz_file_remove(void)
+{
+    remove(fuzz_path);
+}
+
 /* The path of a file under $TMPDIR (or /tmp) that holds data[0..size), or NULL when it cannot be
  * written (then the input is skipped: that is the machine's problem, not the parser's). `name`
  * is the file's base name, so a parser that looks at the suffix sees the one it expects. */
 static inline const char *fuzz_file(const uint8_t *data, size_t size, const char *name)
 {
-    static char path[4096];
+    char *path = fuzz_path;
     if (!path[0]) {
         const char *dir = getenv("TMPDIR");
-        snprintf(path, sizeof path, "%s/uotft-fuzz-%ld-%s", dir && *dir ? dir : "/tmp", (long)getpid(), name);
+        snprintf(path, sizeof fuzz_path, "%s/uotft-fuzz-%ld-%s", dir && *dir ? dir : "/tmp", (long)getpid(), name);
+        atexit(fuzz_file_remove);
     }
     FILE *f = fopen(path, "wb");
     if (!f)
