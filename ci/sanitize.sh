@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds uotft with AddressSanitizer + UndefinedBehaviorSanitizer into build-asan/ and runs the tests
-# labelled sanitize (unit, cli, data, features and the fast oracles; a few minutes). Any finding
-# aborts its test, so a clean run is a passing one. Extra arguments go to ctest.
+# labelled sanitize (unit, cli, data, features, the fast oracles and the replays of the fuzzing
+# corpora; a few minutes). Any finding aborts its test, so a clean run is a passing one. Extra
+# arguments go to ctest.
 set -eu
 cd "$(dirname "$0")/.."
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUOTFT_SANITIZE=ON

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/alloc.h"
 #include "core/parallel.h"
 #include "core/rng.h"
 #include "io/npy.h"
@@ -43,11 +44,16 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Random unit-variance features, cosine cost / 0.01. */
+/* Random unit-variance features, cosine cost / 0.01; NULL with e set on failure. */
 static double *make_cost(int ns, int nt, int d, uint64_t seed, uf_err *e)
 {
-    double *S = malloc(sizeof(double) * (size_t)ns * d), *T = malloc(sizeof(double) * (size_t)nt * d);
-    double *M = malloc(sizeof(double) * (size_t)ns * nt);
+    double *S = uf_calloc((size_t)ns * d, sizeof *S, e), *T = S ? uf_calloc((size_t)nt * d, sizeof *T, e) : NULL;
+    double *M = T ? uf_calloc((size_t)ns * nt, sizeof *M, e) : NULL;
+    if (!M) {
+        free(S);
+        free(T);
+        return NULL;
+    }
     for (size_t i = 0; i < (size_t)ns * d; i++) /* Box-Muller */
         S[i] = sqrt(-2 * log(1 - uf_rng_uniform(seed, 1, 2 * i))) * cos(2 * M_PI * uf_rng_uniform(seed, 1, 2 * i + 1));
     for (size_t i = 0; i < (size_t)nt * d; i++)
@@ -64,27 +70,33 @@ static double *make_cost(int ns, int nt, int d, uint64_t seed, uf_err *e)
     return M;
 }
 
-static double time_uot(const double *M, int ns, int nt, const uf_uot_params *p, int reps, double *plan,
-                       uf_uot_info *info)
+/* The median time of reps solves in *ms; -1 with e set when the buffers cannot be had. */
+static int time_uot(const double *M, int ns, int nt, const uf_uot_params *p, int reps, double *plan,
+                    uf_uot_info *info, double *ms, uf_err *e)
 {
-    double *a = malloc(sizeof(double) * (size_t)ns), *b = malloc(sizeof(double) * (size_t)nt);
-    double *t = malloc(sizeof(double) * (size_t)reps);
+    double *a = uf_calloc((size_t)ns, sizeof *a, e), *b = a ? uf_calloc((size_t)nt, sizeof *b, e) : NULL;
+    double *t = b ? uf_calloc((size_t)reps, sizeof *t, e) : NULL;
+    if (!t) {
+        free(a);
+        free(b);
+        return -1;
+    }
     for (int i = 0; i < ns; i++)
         a[i] = 1;
     for (int j = 0; j < nt; j++)
         b[j] = 1;
-    uf_err e;
+    uf_err ignored; /* only the time is measured here; the solver's outcome is checked elsewhere */
     for (int r = 0; r < reps; r++) {
         double t0 = uf_now();
-        uf_uot_solve(M, ns, nt, a, b, p, NULL, NULL, plan, info, &e);
+        uf_uot_solve(M, ns, nt, a, b, p, NULL, NULL, plan, info, &ignored);
         t[r] = uf_now() - t0;
     }
     qsort(t, (size_t)reps, sizeof *t, cmp_double);
-    double med = t[reps / 2] * 1e3;
+    *ms = t[reps / 2] * 1e3;
     free(a);
     free(b);
     free(t);
-    return med;
+    return 0;
 }
 
 static int bench_select(int reps, int pot, const char *python, const char *script)
@@ -104,17 +116,16 @@ static int bench_select(int reps, int pot, const char *python, const char *scrip
     for (int k = 0; k < NP; k++) {
         int ns = sizes[k][0], nt = sizes[k][1], r = k == 2 && reps > 3 ? 3 : reps;
         double *M = make_cost(ns, nt, 64, 7 + k, &e);
-        double *plan = malloc(sizeof(double) * (size_t)ns * nt);
-        if (!M || !plan) {
-            fprintf(stderr, "uotft bench: %s\n", M ? "out of memory" : e.msg);
-            return 1;
-        }
+        double *plan = M ? uf_calloc((size_t)ns * nt, sizeof *plan, &e) : NULL;
         uf_uot_params p;
         uf_uot_defaults(&p);
         uf_uot_info info;
-        paper[k] = time_uot(M, ns, nt, &p, r, plan, &info);
+        int rc = plan ? time_uot(M, ns, nt, &p, r, plan, &info, &paper[k], &e) : -1;
         p.tau2 = 1.0;
-        ours[k] = time_uot(M, ns, nt, &p, r, plan, &info);
+        if (rc || time_uot(M, ns, nt, &p, r, plan, &info, &ours[k], &e)) {
+            fprintf(stderr, "uotft bench: %s\n", e.msg);
+            return 1;
+        }
         our_it[k] = info.iterations;
         snprintf(paths[k], sizeof paths[k], "%s/M%d.npy", dir, k);
         uf_array A = {.dtype = UF_F64, .ndim = 2, .shape = {ns, nt}, .data = M};

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/alloc.h"
 #include "core/parallel.h"
 #include "features/extract.h"
 #include "nn/ckpt.h"
@@ -65,6 +66,42 @@ static int open_model(const char *ckpt, const char *arch, int random, long seed,
     return 0;
 }
 
+/* 0 when every name of the comma list is train or test, else the exit status of the usage error. */
+static int check_splits(const char *cmd, const char *splits)
+{
+    uf_err e;
+    char *pl = uf_strdup(splits, &e);
+    if (!pl)
+        return cli_error(cmd, &e);
+    int status = 0;
+    for (char *s2 = NULL, *split = strtok_r(pl, ",", &s2); split && !status; split = strtok_r(NULL, ",", &s2))
+        if (strcmp(split, "train") != 0 && strcmp(split, "test") != 0)
+            status = cli_usage_error(cmd, "--splits lists train and/or test, not '%s'", split);
+    free(pl);
+    return status;
+}
+
+/* Features of every set (comma list) and split into out, each reported as it is written. */
+static int extract_all(uf_model *m, const char *data, const char *sets, const char *splits,
+                       const uf_extract_cfg *cfg, const char *out, uf_err *e)
+{
+    char *sl = uf_strdup(sets, e);
+    int rc = sl ? 0 : -1;
+    double t0 = uf_now();
+    for (char *s1 = NULL, *set = sl ? strtok_r(sl, ",", &s1) : NULL; set && rc == 0; set = strtok_r(NULL, ",", &s1)) {
+        char *pl = uf_strdup(splits, e);
+        rc = pl ? 0 : -1;
+        for (char *s2 = NULL, *split = pl ? strtok_r(pl, ",", &s2) : NULL; split && rc == 0;
+             split = strtok_r(NULL, ",", &s2))
+            if ((rc = uf_features_mini(m, data, set, split, cfg, out, e)) == 0)
+                fprintf(stderr, "[features] %s-%s: %s/%s-%s.features.npy (%.1f s)\n", set, split, out, set, split,
+                        uf_now() - t0);
+        free(pl);
+    }
+    free(sl);
+    return rc;
+}
+
 int cmd_features(int argc, char **argv)
 {
     const char *cmd = "features", *ckpt = NULL, *arch = NULL, *out = NULL, *data = "data/mini";
@@ -101,14 +138,9 @@ int cmd_features(int argc, char **argv)
         return cli_usage_error(cmd, "--random-init needs --arch");
     if (ckpt && arch)
         return cli_usage_error(cmd, "--arch goes with --random-init (a checkpoint names its own)");
-    char *pl = strdup(splits);
-    for (char *s2 = NULL, *split = strtok_r(pl, ",", &s2); split; split = strtok_r(NULL, ",", &s2))
-        if (strcmp(split, "train") != 0 && strcmp(split, "test") != 0) {
-            int status = cli_usage_error(cmd, "--splits lists train and/or test, not '%s'", split);
-            free(pl);
-            return status;
-        }
-    free(pl);
+    int status = check_splits(cmd, splits);
+    if (status)
+        return status;
     cli_set_threads(threads);
 
     uf_err e;
@@ -117,18 +149,7 @@ int cmd_features(int argc, char **argv)
     if (open_model(ckpt, arch, random, seed, mlp, &m, &head, &e))
         return cli_error(cmd, &e);
     uf_extract_cfg cfg = {.size = (int)size, .batch = (int)batch, .loader_threads = (int)lthreads, .head = head};
-    char *sl = strdup(sets);
-    int rc = 0;
-    double t0 = uf_now();
-    for (char *s1 = NULL, *set = strtok_r(sl, ",", &s1); set && rc == 0; set = strtok_r(NULL, ",", &s1)) {
-        pl = strdup(splits);
-        for (char *s2 = NULL, *split = strtok_r(pl, ",", &s2); split && rc == 0; split = strtok_r(NULL, ",", &s2))
-            if ((rc = uf_features_mini(&m, data, set, split, &cfg, out, &e)) == 0)
-                fprintf(stderr, "[features] %s-%s: %s/%s-%s.features.npy (%.1f s)\n", set, split, out, set, split,
-                        uf_now() - t0);
-        free(pl);
-    }
-    free(sl);
+    int rc = extract_all(&m, data, sets, splits, &cfg, out, &e);
     uf_model_free(&m);
     return rc ? cli_error(cmd, &e) : 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/alloc.h"
 #include "run/manifest.h"
 #include "run/runner.h"
 
@@ -45,77 +46,105 @@ static const struct option opts[] = {
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* The .ini files of the source tree's experiments/ folder, sorted. */
-static int list_manifests(char ***out)
+/* The manifests in experiments/, sorted, in *out: their count, or -1 with e set. */
+static int list_manifests(char ***out, uf_err *e)
 {
     const char *dir = UOTFT_SOURCE_DIR "/experiments";
     DIR *d = opendir(dir);
     int n = 0;
     char **list = NULL;
     struct dirent *de;
-    while (d && (de = readdir(d))) {
+    while (d && n >= 0 && (de = readdir(d))) {
         size_t l = strlen(de->d_name);
         if (l < 5 || strcmp(de->d_name + l - 4, ".ini") != 0)
             continue;
-        list = realloc(list, sizeof *list * (size_t)(n + 1));
-        if (asprintf(&list[n], "%s/%s", dir, de->d_name) < 0)
+        char **grown = uf_realloc(list, (size_t)n + 1, sizeof *list, e);
+        char *path = grown ? uf_alloc(strlen(dir) + l + 2, e) : NULL;
+        if (grown)
+            list = grown;
+        if (!path) {
+            while (n > 0)
+                free(list[--n]);
+            n = -1;
             break;
-        n++;
+        }
+        sprintf(path, "%s/%s", dir, de->d_name);
+        list[n++] = path;
     }
     if (d)
         closedir(d);
+    if (n < 0) {
+        free(list);
+        return -1;
+    }
     qsort(list, (size_t)n, sizeof *list, cmp_str);
     *out = list;
     return n;
 }
 
+/* Runs the manifests for one tier (o->tier); with `filter`, skips those that do not define it.
+ * Returns the exit status so far: 1 on an error, 3 on a missed paper number, else 0. */
+static int run_tier(const char *cmd, char **paths, int n, int filter, uf_run_opts *o, int *ran)
+{
+    int status = 0;
+    for (int i = 0; i < n; i++) {
+        uf_err e;
+        if (filter) {
+            uf_manifest m;
+            if (uf_manifest_load(paths[i], o->tier, &m, &e) == 0)
+                uf_manifest_free(&m);
+            else if (strstr(e.msg, "no tier"))
+                continue;
+        }
+        int mismatches = 0;
+        (*ran)++;
+        if (uf_run_manifest(paths[i], o, &mismatches, &e)) {
+            cli_error(cmd, &e);
+            status = 1;
+        } else if (mismatches && status == 0) {
+            status = 3;
+        }
+    }
+    return status;
+}
+
 int cmd_run(int argc, char **argv)
 {
-    const char *cmd = "run";
+    const char *cmd = "run", *tier_list = "features,mini"; /* the main job */
     uf_run_opts o = {0};
-    char *tiers = strdup("features,mini"); /* the main job */
     long threads = 0;
     int c, tier_given = 0;
-    char **set = calloc((size_t)argc, sizeof *set);
+    uf_err e;
+    char **set = uf_calloc((size_t)argc, sizeof *set, &e);
+    if (!set)
+        return cli_error(cmd, &e);
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case O_TIER: free(tiers); tiers = strdup(optarg); tier_given = 1; break;
+        case O_TIER: tier_list = optarg; tier_given = 1; break;
         case O_CHECK: o.check = 1; break;
         case O_OUT: o.out_root = optarg; break;
         case O_NOPLOT: o.no_plot = 1; break;
         case O_SET: set[o.nset++] = optarg; break;
-        case O_THREADS: if (cli_int(cmd, "--threads", optarg, 1, 1024, &threads)) { free(tiers), free(set); return 2; } break;
-        case O_HELP: fputs(help, stdout); free(tiers), free(set); return 0;
-        default: free(tiers), free(set); return cli_usage_error(cmd, "unrecognised option");
+        case O_THREADS: if (cli_int(cmd, "--threads", optarg, 1, 1024, &threads)) { free(set); return 2; } break;
+        case O_HELP: fputs(help, stdout); free(set); return 0;
+        default: free(set); return cli_usage_error(cmd, "unrecognised option");
         }
     }
     cli_set_threads(threads);
     o.set = set;
-    char **given = argv + optind, **all = NULL;
-    int ngiven = argc - optind, nall = ngiven ? 0 : list_manifests(&all);
+    char **given = argv + optind, **all = NULL, *tiers = uf_strdup(tier_list, &e);
+    int ngiven = argc - optind, nall = ngiven || !tiers ? 0 : list_manifests(&all, &e);
+    if (!tiers || nall < 0) {
+        free(tiers);
+        free(set);
+        return cli_error(cmd, &e);
+    }
     int status = 0, ran = 0;
     for (char *save = NULL, *tier = strtok_r(tiers, ",", &save); tier; tier = strtok_r(NULL, ",", &save)) {
         o.tier = tier;
-        int n = ngiven ? ngiven : nall;
-        for (int i = 0; i < n; i++) {
-            const char *path = ngiven ? given[i] : all[i];
-            uf_err e;
-            if (!ngiven || !tier_given) { /* the default tiers: run each manifest for those it has */
-                uf_manifest m;
-                if (uf_manifest_load(path, tier, &m, &e) == 0)
-                    uf_manifest_free(&m);
-                else if (strstr(e.msg, "no tier"))
-                    continue;
-            }
-            int mismatches = 0;
-            ran++;
-            if (uf_run_manifest(path, &o, &mismatches, &e)) {
-                cli_error(cmd, &e);
-                status = 1;
-            } else if (mismatches && status == 0) {
-                status = 3;
-            }
-        }
+        int st = run_tier(cmd, ngiven ? given : all, ngiven ? ngiven : nall, !ngiven || !tier_given, &o, &ran);
+        status = status == 1 || st == 1 ? 1 : status ? status : st;
     }
     if (ran == 0 && status == 0) {
         fprintf(stderr, "uotft run: no manifest defines tier '%s'\n", tiers);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/alloc.h"
 #include "io/npy.h"
 #include "select/uot.h"
 
@@ -35,7 +36,8 @@ static const struct option opts[] = {
 static int read_masses(const char *path, int n, double **out, uf_err *e)
 {
     if (!path) {
-        *out = malloc(sizeof(double) * (size_t)n);
+        if (!(*out = uf_calloc((size_t)n, sizeof **out, e)))
+            return -1;
         for (int i = 0; i < n; i++)
             (*out)[i] = 1.0;
         return 0;
@@ -107,9 +109,9 @@ int cmd_uot(int argc, char **argv)
         cli_error(cmd, &e);
         goto out;
     }
-    plan = plan_path ? malloc(sizeof(double) * (size_t)ns * nt) : NULL;
-    row = malloc(sizeof(double) * (size_t)ns);
-    if (uf_uot_solve(M, ns, nt, a, b, &p, row, NULL, plan, &info, &e) ||
+    if ((plan_path && !(plan = uf_calloc((size_t)ns * nt, sizeof *plan, &e))) ||
+        !(row = uf_calloc((size_t)ns, sizeof *row, &e)) ||
+        uf_uot_solve(M, ns, nt, a, b, &p, row, NULL, plan, &info, &e) ||
         (plan_path && write_f64(plan_path, plan, 2, ns, nt, &e)) ||
         (row_path && write_f64(row_path, row, 1, ns, 0, &e))) {
         cli_error(cmd, &e);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "fileio.h"
 
 /* Splits a line in place at tabs into at most max fields; returns the
@@ -24,23 +25,16 @@ static int split(char *line, char **out, int max)
     return n;
 }
 
-int uf_tsv_read(const char *path, uf_tsv *t, uf_err *e)
+/* The non-blank lines of buf (len bytes), cut in place and without a trailing CR: *rows, *n. */
+static int cut_lines(char *buf, size_t len, char ***rows, int *n, uf_err *e)
 {
-    memset(t, 0, sizeof *t);
-    size_t len;
-    if (uf_read_file(path, &t->buf, &len, e))
-        return -1;
-    if (memchr(t->buf, '\0', len)) {
-        uf_tsv_free(t);
-        return uf_fail(e, "%s: binary data in a text table", path);
-    }
-    /* count lines to size the arrays */
-    size_t lines = 1;
+    size_t lines = 1; /* counted first, to size the array */
     for (size_t i = 0; i < len; i++)
-        lines += t->buf[i] == '\n';
-    char **rows = calloc(lines, sizeof *rows);
-    int nrows = 0;
-    for (char *p = t->buf; p && *p;) {
+        lines += buf[i] == '\n';
+    if (!(*rows = uf_calloc(lines, sizeof **rows, e)))
+        return -1;
+    *n = 0;
+    for (char *p = buf; p && *p;) {
         char *nl = strchr(p, '\n');
         if (nl)
             *nl = '\0';
@@ -48,32 +42,51 @@ int uf_tsv_read(const char *path, uf_tsv *t, uf_err *e)
         if (l && p[l - 1] == '\r')
             p[--l] = '\0';
         if (l)
-            rows[nrows++] = p;
+            (*rows)[(*n)++] = p;
         p = nl ? nl + 1 : NULL;
     }
-    if (nrows == 0) {
-        free(rows);
-        uf_tsv_free(t);
-        return uf_fail(e, "%s: empty table (no header row)", path);
-    }
+    return 0;
+}
+
+/* The header from rows[0], the cells from the rest, each row checked against the header. */
+static int cut_cells(uf_tsv *t, char **rows, int nrows, const char *path, uf_err *e)
+{
     t->ncols = 1;
     for (const char *q = rows[0]; *q; q++)
         t->ncols += *q == '\t';
-    t->header = calloc((size_t)t->ncols, sizeof *t->header);
-    split(rows[0], t->header, t->ncols);
     t->nrows = nrows - 1;
-    t->cell = calloc((size_t)t->nrows * t->ncols + 1, sizeof *t->cell);
+    if (!(t->header = uf_calloc((size_t)t->ncols, sizeof *t->header, e)) ||
+        !(t->cell = uf_calloc((size_t)t->nrows * t->ncols + 1, sizeof *t->cell, e)))
+        return uf_wrap(e, "%s", path);
+    split(rows[0], t->header, t->ncols);
     for (int r = 0; r < t->nrows; r++) {
         int n = split(rows[r + 1], t->cell + (size_t)r * t->ncols, t->ncols);
-        if (n != t->ncols) {
-            free(rows);
-            uf_tsv_free(t);
-            return uf_fail(e, "%s: data row %d has %d fields, the header has %d", path, r + 1, n,
-                           t->ncols);
-        }
+        if (n != t->ncols)
+            return uf_fail(e, "%s: data row %d has %d fields, the header has %d", path, r + 1, n, t->ncols);
     }
-    free(rows);
     return 0;
+}
+
+int uf_tsv_read(const char *path, uf_tsv *t, uf_err *e)
+{
+    memset(t, 0, sizeof *t);
+    size_t len;
+    if (uf_read_file(path, &t->buf, &len, e))
+        return -1;
+    char **rows = NULL;
+    int nrows = 0, rc = 0;
+    if (memchr(t->buf, '\0', len))
+        rc = uf_fail(e, "%s: binary data in a text table", path);
+    else if (cut_lines(t->buf, len, &rows, &nrows, e))
+        rc = uf_wrap(e, "%s", path);
+    else if (nrows == 0)
+        rc = uf_fail(e, "%s: empty table (no header row)", path);
+    else
+        rc = cut_cells(t, rows, nrows, path, e);
+    free(rows);
+    if (rc)
+        uf_tsv_free(t);
+    return rc;
 }
 
 void uf_tsv_free(uf_tsv *t)

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/fileio.h"
 
 /* One open archive: the outermost file, or a member of its parent read through the parent. */
@@ -62,9 +63,9 @@ static int walk_level(walker *w, level *lv, uf_err *e);
 
 static int walk_child(walker *w, level *lv, const char *name, int64_t base, uf_err *e)
 {
-    level *c = calloc(1, sizeof *c);
+    level *c = uf_calloc(1, sizeof *c, e);
     if (!c)
-        return uf_fail(e, "%s: out of memory", w->path);
+        return uf_wrap(e, "%s", w->path);
     c->parent = lv;
     c->base = base;
     if (snprintf(c->prefix, sizeof c->prefix, "%s/", name) >= (int)sizeof c->prefix) {
@@ -123,9 +124,9 @@ int uf_arc_walk(const char *path, uf_arc_descend_fn descend, uf_arc_fn fn, void 
 {
     if (!uf_is_file(path))
         return uf_fail(e, "%s: no such file", path);
-    level *top = calloc(1, sizeof *top);
+    level *top = uf_calloc(1, sizeof *top, e);
     if (!top)
-        return uf_fail(e, "%s: out of memory", path);
+        return uf_wrap(e, "%s", path);
     walker w = {path, descend, fn, ctx};
     top->a = new_reader();
     int rc;
@@ -185,8 +186,10 @@ static int take_one(void *ctx, const uf_arc_entry *en, uf_err *e)
     one_ctx *c = ctx;
     if (strcmp(en->name, c->member) != 0)
         return 0;
-    if (en->size < 0 || !(c->buf = malloc((size_t)en->size + 1)))
+    if (en->size < 0)
         return uf_fail(e, "%s: member too large", en->name);
+    if (!(c->buf = uf_alloc((size_t)en->size + 1, e)))
+        return uf_wrap(e, "%s", en->name);
     c->len = (size_t)en->size;
     c->found = 1;
     return uf_arc_entry_read(en, c->buf, e) ? -1 : 1;
@@ -237,15 +240,29 @@ static int write_member(void *ctx, const uf_arc_entry *en, uf_err *e)
 }
 
 /* Parses "name<TAB>offset<TAB>size" lines in place. */
+/* The index's three arrays resized to cap entries: 0, or -1 with e set (each array still valid). */
+static int index_reserve(uf_arc_index *ix, int cap, uf_err *e)
+{
+    char **nn = uf_realloc(ix->name, (size_t)cap, sizeof *nn, e);
+    if (nn)
+        ix->name = nn;
+    int64_t *no = nn ? uf_realloc(ix->offset, (size_t)cap, sizeof *no, e) : NULL;
+    if (no)
+        ix->offset = no;
+    int64_t *ns = no ? uf_realloc(ix->size, (size_t)cap, sizeof *ns, e) : NULL;
+    if (ns)
+        ix->size = ns;
+    return ns ? 0 : -1;
+}
+
 static int parse_index(char *buf, const char *path, uf_arc_index *ix, uf_err *e)
 {
     int cap = 1024;
     memset(ix, 0, sizeof *ix);
     ix->buf = buf;
-    ix->name = malloc(sizeof *ix->name * (size_t)cap);
-    ix->offset = malloc(sizeof *ix->offset * (size_t)cap);
-    ix->size = malloc(sizeof *ix->size * (size_t)cap);
-    for (char *line = buf, *next; ix->name && ix->offset && ix->size && *line; line = next) {
+    if (index_reserve(ix, cap, e))
+        return uf_wrap(e, "%s", path);
+    for (char *line = buf, *next; *line; line = next) {
         next = strchr(line, '\n');
         if (!next)
             return uf_fail(e, "%s: truncated index (delete it to rebuild)", path);
@@ -254,22 +271,12 @@ static int parse_index(char *buf, const char *path, uf_arc_index *ix, uf_err *e)
         if (!t2)
             return uf_fail(e, "%s: malformed index line (delete it to rebuild)", path);
         *t1 = '\0';
-        if (ix->n == cap) {
-            cap *= 2;
-            char **nn = realloc(ix->name, sizeof *nn * (size_t)cap);
-            int64_t *no = realloc(ix->offset, sizeof *no * (size_t)cap), *ns = realloc(ix->size, sizeof *ns * (size_t)cap);
-            ix->name = nn ? nn : ix->name;
-            ix->offset = no ? no : ix->offset;
-            ix->size = ns ? ns : ix->size;
-            if (!nn || !no || !ns)
-                return uf_fail(e, "%s: out of memory", path);
-        }
+        if (ix->n == cap && index_reserve(ix, cap *= 2, e))
+            return uf_wrap(e, "%s", path);
         ix->name[ix->n] = line;
         ix->offset[ix->n] = strtoll(t1 + 1, NULL, 10);
         ix->size[ix->n++] = strtoll(t2 + 1, NULL, 10);
     }
-    if (!ix->name || !ix->offset || !ix->size)
-        return uf_fail(e, "%s: out of memory", path);
     return 0;
 }
 
@@ -354,9 +361,10 @@ static int pack_visit(void *ctx, const uf_arc_entry *en, uf_err *e)
         return 0;
     if ((size_t)en->size > p->cap) {
         free(p->tmp);
+        p->cap = 0;
+        if (!(p->tmp = uf_alloc((size_t)en->size, e)))
+            return uf_wrap(e, "%s", en->name);
         p->cap = (size_t)en->size;
-        if (!(p->tmp = malloc(p->cap)))
-            return uf_fail(e, "%s: out of memory", en->name);
     }
     if (uf_arc_entry_read(en, p->tmp, e))
         return -1;
@@ -422,11 +430,11 @@ int uf_arc_store_open(uf_arc_store *s, const char *archive, const char *cache_di
     if (cache_key(archive, cache_dir, key, sizeof key, e) || uf_arc_index_load(archive, cache_dir, &ix, e))
         return -1;
     packer p = {.s = s, .nw = n};
-    want *w = malloc(sizeof *w * (size_t)(n ? n : 1));
-    p.done = calloc((size_t)n + 1, 1);
-    s->blob = calloc((size_t)n + 1, sizeof *s->blob);
+    want *w = uf_calloc((size_t)n, sizeof *w, e);
+    p.done = w ? uf_calloc((size_t)n + 1, 1, e) : NULL;
+    s->blob = p.done ? uf_calloc((size_t)n + 1, sizeof *s->blob, e) : NULL;
     s->n = n;
-    int rc = w && p.done && s->blob ? 0 : uf_fail(e, "%s: out of memory", archive);
+    int rc = s->blob ? 0 : uf_wrap(e, "%s", archive);
     uint64_t set_hash = 0;
     for (int i = 0; !rc && i < n; i++) {
         w[i] = (want){members[i], i};
@@ -474,9 +482,9 @@ int uf_arc_store_open(uf_arc_store *s, const char *archive, const char *cache_di
 int uf_arc_store_get(const uf_arc_store *s, int i, void **buf, size_t *len, uf_err *e)
 {
     const uf_blob *b = &s->blob[i];
-    char *p = malloc((size_t)b->size + 1);
+    char *p = uf_alloc((size_t)b->size + 1, e);
     if (!p)
-        return uf_fail(e, "%s: out of memory", s->path[b->file]);
+        return uf_wrap(e, "%s", s->path[b->file]);
     int64_t got = 0;
     while (got < b->size) {
         ssize_t r = pread(s->fd[b->file], p + got, (size_t)(b->size - got), (off_t)(b->offset + got));

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "core/alloc.h"
 #include "core/fileio.h"
 #include "dataset.h"
 
@@ -35,15 +36,16 @@ typedef struct names {
 static int names_add(names *s, const char *a, const char *b, uf_err *e)
 {
     if (s->n == s->cap) {
-        s->cap = s->cap ? 2 * s->cap : 64;
-        char **nv = realloc(s->v, sizeof *nv * (size_t)s->cap);
+        int cap = s->cap ? 2 * s->cap : 64;
+        char **nv = uf_realloc(s->v, (size_t)cap, sizeof *nv, e);
         if (!nv)
-            return uf_fail(e, "out of memory");
+            return -1;
         s->v = nv;
+        s->cap = cap;
     }
     size_t len = strlen(a) + strlen(b) + 2;
-    if (!(s->v[s->n] = malloc(len)))
-        return uf_fail(e, "out of memory");
+    if (!(s->v[s->n] = uf_alloc(len, e)))
+        return -1;
     snprintf(s->v[s->n++], len, "%s%s%s", a, *a && *b ? "/" : "", b);
     return 0;
 }
@@ -127,25 +129,28 @@ static int read_gz(const char *path, uint8_t **buf, size_t *len, uf_err *e)
     if (!g)
         return uf_fail(e, "%s: cannot open", path);
     size_t cap = 1 << 20, n = 0;
-    uint8_t *b = malloc(cap);
+    uint8_t *b = uf_alloc(cap, e);
     int r = 1;
     while (b && (r = gzread(g, b + n, (unsigned)(cap - n))) > 0) {
         n += (size_t)r;
         if (n == cap) {
-            uint8_t *nb = realloc(b, cap *= 2);
+            uint8_t *nb = uf_realloc(b, cap, 2, e);
             if (!nb)
                 free(b);
             b = nb;
+            cap *= 2;
         }
     }
     int errnum = 0;
-    const char *msg = r < 0 ? gzerror(g, &errnum) : NULL;
+    /* formatted before gzclose, which frees the message gzerror points into */
+    if (b && r < 0)
+        uf_fail(e, "%s: corrupt or truncated gzip data (%s)", path, gzerror(g, &errnum));
     gzclose(g);
     if (!b)
-        return uf_fail(e, "%s: out of memory", path);
+        return uf_wrap(e, "%s", path);
     if (r < 0) {
         free(b);
-        return uf_fail(e, "%s: corrupt or truncated gzip data (%s)", path, msg);
+        return -1;
     }
     *buf = b;
     *len = n;
@@ -225,11 +230,10 @@ int uf_ds_idx(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_err
         ds->kind = UF_DS_RAW;
         ds->raw_h = (int)di[1];
         ds->raw_w = (int)di[2];
-        ds->raw = malloc(ni - 16);
-        if (ds->raw)
+        if ((ds->raw = uf_alloc(ni - 16, e)))
             memcpy(ds->raw, img + 16, ni - 16);
         else
-            rc = uf_fail(e, "out of memory");
+            rc = -1;
     }
     free(img);
     free(lab);

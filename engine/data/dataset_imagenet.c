@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "dataset.h"
 #include "mat.h"
 
@@ -37,8 +38,8 @@ static int from_train_tar(uf_dataset *ds, const leaf *sorted, uf_err *e)
     uf_arc_index ix;
     if (uf_arc_index_load(ds->images, NULL, &ix, e))
         return -1;
-    src_label *rows = malloc(sizeof *rows * (size_t)(ix.n ? ix.n : 1));
-    int n = 0, rc = rows ? 0 : uf_fail(e, "out of memory");
+    src_label *rows = uf_calloc((size_t)ix.n, sizeof *rows, e);
+    int n = 0, rc = rows ? 0 : -1;
     for (int i = 0; !rc && i < ix.n; i++) {
         const char *name = ix.name[i], *slash = strchr(name, '/');
         leaf key = {{0}, 0};

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/tsv.h"
 #include "dataset.h"
 #include "miniset.h"
@@ -29,7 +30,8 @@ int uf_ds_mini(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_er
     if (col < 0 || t.nrows != ms.classes)
         rc = uf_fail(e, "%s: needs a 'name' column and one row per class (%d, the set has %d)", cls_path,
                      t.nrows, ms.classes);
-    char **names = malloc(sizeof(char *) * (size_t)(ms.classes + 1));
+    char **names = rc ? NULL : uf_calloc((size_t)ms.classes + 1, sizeof *names, e);
+    rc = rc || names ? rc : -1;
     for (int k = 0; !rc && k < ms.classes; k++)
         names[k] = (char *)uf_tsv_at(&t, k, col);
     if (!rc)

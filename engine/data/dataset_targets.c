@@ -52,9 +52,9 @@ int uf_ds_cub(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_err
         uf_ds_read_members(ds->images, 4, m, b, len, e))
         return -1;
     long n = count_lines(b[0]), ncls = count_lines(b[3]);
-    char **path = calloc((size_t)n + 1, sizeof *path), **cls = calloc((size_t)ncls + 1, sizeof *cls);
-    long *label = calloc((size_t)n + 1, sizeof *label), *is_train = calloc((size_t)n + 1, sizeof *is_train);
-    int rc = path && cls && label && is_train ? 0 : uf_fail(e, "out of memory");
+    char **path = uf_calloc((size_t)n + 1, sizeof *path, e), **cls = uf_calloc((size_t)ncls + 1, sizeof *cls, e);
+    long *label = uf_calloc((size_t)n + 1, sizeof *label, e), *is_train = uf_calloc((size_t)n + 1, sizeof *is_train, e);
+    int rc = path && cls && label && is_train ? 0 : -1;
     long id, k = 0, maxcls = 0;
     char *rest, *line;
     for (int f = 0; f < 4 && !rc; f++) {
@@ -125,8 +125,8 @@ int uf_ds_dogs(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_er
     int ncls = 0;
     for (size_t i = 0; i < labels->n; i++)
         ncls = labels->num[i] > ncls ? (int)labels->num[i] : ncls;
-    char **names = calloc((size_t)ncls + 1, sizeof *names), src[PATH_CAP];
-    rc = names ? 0 : uf_fail(e, "out of memory");
+    char **names = uf_calloc((size_t)ncls + 1, sizeof *names, e), src[PATH_CAP];
+    rc = names ? 0 : -1;
     for (size_t i = 0; !rc && i < files->n; i++) {
         const char *f = uf_mat_str(files->cell[i]);
         int k = (int)labels->num[i];
@@ -136,13 +136,13 @@ int uf_ds_dogs(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_er
             snprintf(src, sizeof src, "Images/%s", f);
             rc = uf_ds_add(ds, src, k - 1, e);
             const char *slash = strchr(f, '/');
-            if (!rc && !names[k - 1] && slash && !(names[k - 1] = strndup(f, (size_t)(slash - f))))
-                rc = uf_fail(e, "out of memory");
+            if (!rc && !names[k - 1] && slash && !(names[k - 1] = uf_strndup(f, (size_t)(slash - f), e)))
+                rc = -1;
         }
     }
     for (int k = 0; !rc && k < ncls; k++)
-        if (!names[k] && !(names[k] = strdup("?")))
-            rc = uf_fail(e, "out of memory");
+        if (!names[k] && !(names[k] = uf_strdup("?", e)))
+            rc = -1;
     if (!rc)
         rc = uf_ds_set_classes(ds, ncls, names, e);
     free_bufs(names, ncls);
@@ -258,8 +258,8 @@ int uf_ds_sun397(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_
         uf_ds_need(root, "Partitions.zip", "sun397", part, sizeof part, e) || uf_ds_read_members(part, 2, m, b, len, e))
         return -1;
     long cap = count_lines(b[0]);
-    char **cls = calloc((size_t)cap + 1, sizeof *cls), **names = calloc((size_t)cap + 1, sizeof *names);
-    int rc = cls && names ? 0 : uf_fail(e, "out of memory"), ncls = 0;
+    char **cls = uf_calloc((size_t)cap + 1, sizeof *cls, e), **names = uf_calloc((size_t)cap + 1, sizeof *names, e);
+    int rc = cls && names ? 0 : -1, ncls = 0;
     char *p = b[0], *line;
     while (!rc && (line = uf_ds_next_line(&p)))
         if (*line) {
@@ -308,8 +308,8 @@ int uf_ds_aircraft(uf_dataset *ds, const char *root, int train, uint64_t seed, u
         uf_ds_read_members(ds->images, 2, m, b, len, e))
         return -1;
     long cap = count_lines(b[0]);
-    char **names = calloc((size_t)cap + 1, sizeof *names), *p = b[0], *line;
-    int rc = names ? 0 : uf_fail(e, "out of memory"), ncls = 0;
+    char **names = uf_calloc((size_t)cap + 1, sizeof *names, e), *p = b[0], *line;
+    int rc = names ? 0 : -1, ncls = 0;
     while (!rc && (line = uf_ds_next_line(&p)))
         if (*line)
             names[ncls++] = line;
@@ -355,8 +355,8 @@ int uf_ds_dtd(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_err
         return -1;
     /* classes: the sorted folder names over all three files, so both splits share one index */
     long cap = count_lines(b[0]) + count_lines(b[1]) + count_lines(b[2]);
-    char **lines = calloc((size_t)cap + 1, sizeof *lines), **cls = calloc((size_t)cap + 1, sizeof *cls);
-    int rc = lines && cls ? 0 : uf_fail(e, "out of memory"), nl = 0, ncls = 0, first_test = 0;
+    char **lines = uf_calloc((size_t)cap + 1, sizeof *lines, e), **cls = uf_calloc((size_t)cap + 1, sizeof *cls, e);
+    int rc = lines && cls ? 0 : -1, nl = 0, ncls = 0, first_test = 0;
     for (int f = 0; f < 3 && !rc; f++) {
         char *p = b[f], *line;
         if (f == 2)
@@ -370,9 +370,9 @@ int uf_ds_dtd(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_err
             }
     }
     for (int i = 0; !rc && i < nl; i++) {
-        char *c = strndup(lines[i], (size_t)(strchr(lines[i], '/') - lines[i]));
+        char *c = uf_strndup(lines[i], (size_t)(strchr(lines[i], '/') - lines[i]), e);
         if (!c) {
-            rc = uf_fail(e, "out of memory");
+            rc = -1;
             break;
         }
         if (bsearch(&c, cls, (size_t)ncls, sizeof *cls, cmp_str)) {
@@ -444,19 +444,19 @@ static int cal_visit(void *ctx, const uf_arc_entry *en, uf_err *e)
     if (n < 5 || strcmp(slash + n - 4, ".jpg") != 0)
         return 0;
     if (c->n == c->cap) {
-        c->cap = c->cap ? 2 * c->cap : 1024;
-        cal_item *ni = realloc(c->it, sizeof *ni * (size_t)c->cap);
+        int cap = c->cap ? 2 * c->cap : 1024;
+        cal_item *ni = uf_realloc(c->it, (size_t)cap, sizeof *ni, e);
         if (!ni)
-            return uf_fail(e, "out of memory");
+            return -1;
         c->it = ni;
+        c->cap = cap;
     }
     cal_item *it = &c->it[c->n];
-    it->source = strdup(en->name);
-    it->cls = strndup(cls, (size_t)(slash - cls));
-    if (!it->source || !it->cls) {
+    it->source = uf_strdup(en->name, e);
+    it->cls = it->source ? uf_strndup(cls, (size_t)(slash - cls), e) : NULL;
+    if (!it->cls) {
         free(it->source);
-        free(it->cls);
-        return uf_fail(e, "out of memory");
+        return -1;
     }
     /* the draw: a seeded key per image, independent of the archive's member order */
     it->key = uf_rng_u64(c->seed, RNG_CALTECH_SPLIT, str_hash(slash + 1));
@@ -493,9 +493,9 @@ int uf_ds_caltech101(uf_dataset *ds, const char *root, int train, uint64_t seed,
         rc = uf_fail(e, "%s: no 101_ObjectCategories/<class>/*.jpg members", ds->images);
     if (!rc) {
         qsort(c.it, (size_t)c.n, sizeof *c.it, cal_by_class_key);
-        char **cls = malloc(sizeof *cls * (size_t)c.n);
-        int ncls = 0, *lab = malloc(sizeof *lab * (size_t)c.n), *keep = malloc(sizeof *keep * (size_t)c.n);
-        rc = cls && lab && keep ? 0 : uf_fail(e, "out of memory");
+        char **cls = uf_calloc((size_t)c.n, sizeof *cls, e);
+        int ncls = 0, *lab = uf_calloc((size_t)c.n, sizeof *lab, e), *keep = uf_calloc((size_t)c.n, sizeof *keep, e);
+        rc = cls && lab && keep ? 0 : -1;
         for (int i = 0, rank = 0; !rc && i < c.n; i++, rank++) {
             if (i == 0 || strcmp(c.it[i].cls, c.it[i - 1].cls) != 0) {
                 cls[ncls++] = c.it[i].cls;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/fileio.h"
 
 enum { MAX_SIDE = 1 << 15 }; /* refuses absurd headers before allocating */
@@ -20,8 +21,8 @@ int uf_image_alloc(uf_image *im, int w, int h, uf_err *e)
     im->px = NULL;
     if (w <= 0 || h <= 0 || w > MAX_SIDE || h > MAX_SIDE)
         return uf_fail(e, "image size %dx%d out of range", w, h);
-    im->px = malloc((size_t)w * (size_t)h * 3);
-    return im->px ? 0 : uf_fail(e, "out of memory for a %dx%d image", w, h);
+    im->px = uf_alloc((size_t)w * (size_t)h * 3, e); /* uninitialised: the decoder fills every pixel */
+    return im->px ? 0 : uf_wrap(e, "a %dx%d image", w, h);
 }
 
 void uf_image_free(uf_image *im)
@@ -62,9 +63,23 @@ static uint8_t cmyk_channel(int c, int nk)
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
+/* PIL refuses images of more than twice Image.MAX_IMAGE_PIXELS (DecompressionBombError), and so do we: a JPEG
+ * of a few hundred bytes can declare 32768 x 16384 pixels, which libjpeg then decodes as gray when a marker cuts
+ * the data short, for seconds and gigabytes. Checked on the header's size, before anything is allocated. */
+static int check_pixels(const char *what, int W, int H, uf_err *e)
+{
+    const int64_t max = 2 * (int64_t)89478485;
+    if ((int64_t)W * H > max)
+        return uf_fail(e, "%s: %dx%d is more than %lld pixels (a decompression bomb to PIL too)", what, W, H,
+                       (long long)max);
+    return 0;
+}
+
 /* The region choose() picks of a W x H image, checked. */
 static int pick_region(const char *what, uf_region_fn choose, void *ctx, int W, int H, uf_region *r, uf_err *e)
 {
+    if (check_pixels(what, W, H, e))
+        return -1;
     *r = (uf_region){.top = 0, .rows = H, .left = 0, .cols = W};
     if (choose)
         choose(ctx, W, H, r);
@@ -117,8 +132,11 @@ static int decode_jpeg(const void *buf, size_t len, const char *what, uf_region_
     int nc = cmyk ? 4 : 3, dx = r.left - (int)x0;
     int direct = !cmyk && (int)cw == r.cols; /* rows decoded straight into im */
     int inverted = cmyk && cinfo.saw_Adobe_marker; /* Adobe writes CMYK inverted (PIL's "CMYK;I") */
-    if (!(row = malloc((size_t)cw * (size_t)nc)))
-        longjmp(jr.jump, 1);
+    if (!(row = uf_alloc((size_t)cw * (size_t)nc, e))) {
+        jpeg_destroy_decompress(&cinfo);
+        uf_image_free(im);
+        return uf_wrap(e, "%s", what);
+    }
     JSAMPROW rp = row;
     if (r.top)
         jpeg_skip_scanlines(&cinfo, (JDIMENSION)r.top);
@@ -160,11 +178,18 @@ static int decode_png(const void *buf, size_t len, const char *what, uf_image *i
         return uf_fail(e, "%s: corrupt PNG: %s", what, p.message);
     /* RGBA then drop alpha: PIL's convert("RGB") ignores alpha rather than compositing */
     p.format = PNG_FORMAT_RGBA;
-    uint8_t *rgba = malloc(PNG_IMAGE_SIZE(p));
-    if (!rgba || uf_image_alloc(im, (int)p.width, (int)p.height, e)) {
-        free(rgba);
+    /* the size is checked (uf_image_alloc) before the RGBA buffer is sized, in size_t: PNG_IMAGE_SIZE
+     * computes in 32 bits and wraps for the largest images */
+    uint8_t *rgba = NULL;
+    if (check_pixels(what, (int)p.width, (int)p.height, e)) { /* libpng caps each side at 1000000 */
         png_image_free(&p);
-        return rgba ? uf_wrap(e, "%s: ", what) : uf_fail(e, "%s: out of memory", what);
+        return -1;
+    }
+    if (uf_image_alloc(im, (int)p.width, (int)p.height, e) ||
+        !(rgba = uf_alloc((size_t)p.width * p.height * 4, e))) {
+        uf_image_free(im);
+        png_image_free(&p);
+        return uf_wrap(e, "%s: ", what);
     }
     if (!png_image_finish_read(&p, NULL, rgba, 0, NULL)) {
         free(rgba);

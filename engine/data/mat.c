@@ -11,6 +11,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "core/alloc.h"
 #include "core/fileio.h"
 
 enum { MI_INT8 = 1, MI_UINT8, MI_INT16, MI_UINT16, MI_INT32, MI_UINT32, MI_SINGLE, MI_DOUBLE = 9, MI_INT64 = 12,
@@ -134,9 +135,9 @@ static size_t utf8_put(uint32_t c, char *o)
 static int char_points(const rd *r, const elem *el, uint32_t **out, size_t *n, uf_err *e)
 {
     size_t cap = el->nbytes ? el->nbytes : 1, k = 0;
-    uint32_t *cp = malloc(cap * sizeof *cp);
+    uint32_t *cp = uf_calloc(cap, sizeof *cp, e);
     if (!cp)
-        return uf_fail(e, "%s: out of memory", r->what);
+        return uf_wrap(e, "%s", r->what);
     if (el->type == MI_UTF8) {
         for (size_t i = 0; i < el->nbytes;) {
             uint8_t b = el->data[i];
@@ -157,8 +158,12 @@ static int char_points(const rd *r, const elem *el, uint32_t **out, size_t *n, u
             free(cp);
             return uf_fail(e, "%s: char array stored as data type %u", r->what, el->type);
         }
-        for (size_t i = 0; i < el->nbytes / (size_t)s; i++)
-            cp[k++] = (uint32_t)mi_value(el, i, r->swap);
+        for (size_t i = 0; i < el->nbytes / (size_t)s; i++) {
+            /* a unit outside Unicode (negative, or too large) is U+FFFD, as a UTF decoder would make it;
+             * converting it to uint32_t would be undefined */
+            double u = mi_value(el, i, r->swap);
+            cp[k++] = u >= 0 && u <= 0x10ffff ? (uint32_t)u : 0xfffd;
+        }
     }
     *out = cp;
     *n = k;
@@ -183,21 +188,21 @@ static int parse_chars(rd *r, uf_mat *v, uf_err *e)
         free(cp);
         return uf_fail(e, "%s: char array '%s' claims %lld rows", r->what, v->name, (long long)nr);
     }
-    v->rows = calloc(nr ? (size_t)nr : 1, sizeof *v->rows);
-    for (int64_t i = 0; v->rows && i < nr; i++) {
-        char *s = malloc((size_t)nc * 4 + 1), *o = s;
-        if (!s)
+    v->rows = uf_calloc((size_t)nr, sizeof *v->rows, e);
+    int rc = v->rows ? 0 : -1;
+    for (int64_t i = 0; rc == 0 && i < nr; i++) {
+        char *s = uf_alloc((size_t)nc * 4 + 1, e), *o = s;
+        if (!s) {
+            rc = -1;
             break;
+        }
         for (int64_t c = 0; c < nc; c++)
             o += utf8_put(cp[i + c * nr], o);
         *o = '\0';
         v->rows[i] = s;
     }
     free(cp);
-    for (int64_t i = 0; v->rows && i < nr; i++)
-        if (!v->rows[i])
-            return uf_fail(e, "%s: out of memory", r->what);
-    return v->rows ? 0 : uf_fail(e, "%s: out of memory", r->what);
+    return rc ? uf_wrap(e, "%s", r->what) : 0;
 }
 
 static int parse_numeric(rd *r, uf_mat *v, uf_err *e)
@@ -211,9 +216,9 @@ static int parse_numeric(rd *r, uf_mat *v, uf_err *e)
     if (el.nbytes / (size_t)s != v->n || el.nbytes % s)
         return uf_fail(e, "%s: array '%s' has %u data bytes for %zu elements of %d bytes", r->what, v->name,
                        el.nbytes, v->n, s);
-    v->num = malloc((v->n ? v->n : 1) * sizeof *v->num);
+    v->num = uf_calloc(v->n, sizeof *v->num, e);
     if (!v->num)
-        return uf_fail(e, "%s: out of memory", r->what);
+        return uf_wrap(e, "%s", r->what);
     for (size_t i = 0; i < v->n; i++)
         v->num[i] = mi_value(&el, i, r->swap);
     if (v->complex && next_elem(r, &el, e)) /* the imaginary part: checked, then dropped */
@@ -242,24 +247,20 @@ static int parse_struct(rd *r, uf_mat *v, int depth, uf_err *e)
         return -1;
     if (mi_size(len_el.type) != 4 || len_el.nbytes < 4)
         return uf_fail(e, "%s: struct '%s' has a malformed field name length", r->what, v->name);
-    size_t flen = (size_t)mi_value(&len_el, 0, r->swap);
+    double fl = mi_value(&len_el, 0, r->swap); /* range-checked first: a negative or NaN length */
+    size_t flen = fl >= 1 && fl <= UINT32_MAX ? (size_t)fl : 0; /* has no size_t value */
     if (flen == 0 || names.nbytes % flen)
         return uf_fail(e, "%s: struct '%s' has malformed field names", r->what, v->name);
     v->nfields = (int)(names.nbytes / flen);
     if (v->n && (size_t)v->nfields > (r->len - r->pos) / 8 / v->n)
         return uf_fail(e, "%s: struct '%s' claims more fields than its bytes hold (truncated?)", r->what, v->name);
-    v->fields = calloc((size_t)v->nfields + 1, sizeof *v->fields);
-    v->field = calloc(v->n * (size_t)v->nfields + 1, sizeof *v->field);
-    if (!v->fields || !v->field)
-        return uf_fail(e, "%s: out of memory", r->what);
-    for (int f = 0; f < v->nfields; f++) {
-        const char *s = (const char *)names.data + (size_t)f * flen;
-        size_t k = strnlen(s, flen);
-        if (!(v->fields[f] = malloc(k + 1)))
-            return uf_fail(e, "%s: out of memory", r->what);
-        memcpy(v->fields[f], s, k);
-        v->fields[f][k] = '\0';
-    }
+    v->fields = uf_calloc((size_t)v->nfields + 1, sizeof *v->fields, e);
+    v->field = v->fields ? uf_calloc(v->n * (size_t)v->nfields + 1, sizeof *v->field, e) : NULL;
+    if (!v->field)
+        return uf_wrap(e, "%s", r->what);
+    for (int f = 0; f < v->nfields; f++)
+        if (!(v->fields[f] = uf_strndup((const char *)names.data + (size_t)f * flen, flen, e)))
+            return uf_wrap(e, "%s", r->what);
     for (size_t i = 0; i < v->n * (size_t)v->nfields; i++)
         if (child(r, depth, &v->field[i], e))
             return uf_wrap(e, "in %s(%zu).%s", v->name, i / (size_t)v->nfields + 1, v->fields[i % (size_t)v->nfields]);
@@ -268,10 +269,10 @@ static int parse_struct(rd *r, uf_mat *v, int depth, uf_err *e)
 
 static int parse_matrix(rd *r, int depth, uf_mat **out, uf_err *e)
 {
-    uf_mat *v = calloc(1, sizeof *v);
+    uf_mat *v = uf_calloc(1, sizeof *v, e);
     *out = v;
     if (!v)
-        return uf_fail(e, "%s: out of memory", r->what);
+        return uf_wrap(e, "%s", r->what);
     if (depth > MAX_DEPTH)
         return uf_fail(e, "%s: arrays nested deeper than %d levels", r->what, MAX_DEPTH);
     v->kind = UF_MAT_NUM;
@@ -298,7 +299,7 @@ static int parse_matrix(rd *r, int depth, uf_mat **out, uf_err *e)
     v->n = 1;
     for (int d = 0; d < v->ndim; d++) {
         double x = mi_value(&dims, (size_t)d, r->swap);
-        if (x < 0 || x > 4e9)
+        if (!(x >= 0 && x <= 4e9)) /* NaN too (a single-precision dims element) */
             return uf_fail(e, "%s: array '%s' has a bad dimension %g", r->what, v->name, x);
         v->dims[d] = (int64_t)x;
         if (v->dims[d] && v->n > ((size_t)1 << 40) / (size_t)v->dims[d])
@@ -310,8 +311,8 @@ static int parse_matrix(rd *r, int depth, uf_mat **out, uf_err *e)
         v->kind = UF_MAT_CELL;
         if (v->n > (r->len - r->pos) / 8)
             return uf_fail(e, "%s: cell '%s' claims more elements than its bytes hold (truncated?)", r->what, v->name);
-        if (!(v->cell = calloc(v->n + 1, sizeof *v->cell)))
-            return uf_fail(e, "%s: out of memory", r->what);
+        if (!(v->cell = uf_calloc(v->n + 1, sizeof *v->cell, e)))
+            return uf_wrap(e, "%s", r->what);
         for (size_t i = 0; i < v->n; i++)
             if (child(r, depth, &v->cell[i], e))
                 return uf_wrap(e, "in %s{%zu}", v->name, i + 1);
@@ -337,14 +338,16 @@ static int inflate_all(const elem *el, const char *what, uint8_t **out, size_t *
     if (inflateInit(&z) != Z_OK)
         return uf_fail(e, "%s: zlib initialisation failed", what);
     size_t cap = (size_t)el->nbytes * 4 + 1024, len = 0;
-    uint8_t *buf = malloc(cap);
+    uint8_t *buf = uf_alloc(cap, e);
     z.next_in = (Bytef *)el->data;
     z.avail_in = el->nbytes;
     int rc = Z_OK;
     while (buf && rc == Z_OK) {
         if (len == cap) {
-            uint8_t *nb = cap < MAX_INFLATED ? realloc(buf, cap * 2) : NULL;
+            uint8_t *nb = cap < MAX_INFLATED ? uf_realloc(buf, cap, 2, e) : NULL;
             if (!nb) {
+                if (cap >= MAX_INFLATED)
+                    uf_fail(e, "compressed element inflates to more than %zu bytes", (size_t)MAX_INFLATED);
                 free(buf);
                 buf = NULL;
                 break;
@@ -363,7 +366,7 @@ static int inflate_all(const elem *el, const char *what, uint8_t **out, size_t *
     }
     inflateEnd(&z);
     if (!buf)
-        return uf_fail(e, "%s: compressed element too large or out of memory", what);
+        return uf_wrap(e, "%s", what);
     if (rc != Z_STREAM_END) {
         free(buf);
         return uf_fail(e, "%s: corrupt or truncated compressed element (zlib: %s)", what,
@@ -376,10 +379,10 @@ static int inflate_all(const elem *el, const char *what, uint8_t **out, size_t *
 
 static int add_var(uf_mat_file *f, uf_mat *v, const char *what, uf_err *e)
 {
-    uf_mat **nv = realloc(f->vars, sizeof *nv * (size_t)(f->nvars + 1));
+    uf_mat **nv = uf_realloc(f->vars, (size_t)f->nvars + 1, sizeof *nv, e);
     if (!nv) {
         mat_free(v);
-        return uf_fail(e, "%s: out of memory", what);
+        return uf_wrap(e, "%s", what);
     }
     f->vars = nv;
     f->vars[f->nvars++] = v;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "core/alloc.h"
 #include "core/fileio.h"
 
 static const char magic[8] = {'U', 'F', 'M', 'S', 'E', 'T', '1', '\n'};
@@ -15,11 +16,11 @@ int uf_miniset_alloc(uf_miniset *s, int count, int height, int width, int classe
     if (count < 0 || height <= 0 || width <= 0 || height > 65535 || width > 65535 || classes <= 0 ||
         classes > 65536)
         return uf_fail(e, "miniset: bad shape %d x %d x %d with %d classes", count, height, width, classes);
-    s->labels = calloc((size_t)count + 1, sizeof *s->labels);
-    s->pixels = calloc((size_t)count * height * width + 1, 1);
-    if (!s->labels || !s->pixels) {
+    s->labels = uf_calloc((size_t)count, sizeof *s->labels, e);
+    s->pixels = s->labels ? uf_calloc((size_t)count * height, (size_t)width, e) : NULL;
+    if (!s->pixels) {
         uf_miniset_free(s);
-        return uf_fail(e, "miniset: out of memory for %d images", count);
+        return uf_wrap(e, "miniset: %d images", count);
     }
     s->count = count;
     s->height = height;
@@ -120,9 +121,9 @@ int uf_miniset_write(const char *path, const uf_miniset *s, uf_err *e)
     if (check_labels(path, s, e))
         return -1;
     size_t nl = 2 * (size_t)s->count, np = (size_t)s->count * s->height * s->width;
-    unsigned char *lab = malloc(nl + 1), hdr[UF_MINISET_HEADER];
+    unsigned char *lab = uf_alloc(nl, e), hdr[UF_MINISET_HEADER];
     if (!lab)
-        return uf_fail(e, "%s: out of memory", path);
+        return uf_wrap(e, "%s", path);
     for (int i = 0; i < s->count; i++) {
         lab[2 * i] = (unsigned char)(s->labels[i] & 0xff);
         lab[2 * i + 1] = (unsigned char)(s->labels[i] >> 8);

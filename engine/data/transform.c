@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/rng.h"
 
 const float uf_imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
@@ -38,17 +39,17 @@ static double bilinear(double x)
     return x < 1 ? 1 - x : 0;
 }
 
-static int precompute(int in_size, int out_size, coeffs *c)
+static int precompute(int in_size, int out_size, coeffs *c, uf_err *e)
 {
     double scale = (double)in_size / out_size, fscale = scale < 1 ? 1 : scale;
     double support = 1.0 * fscale;
     c->ksize = (int)ceil(support) * 2 + 1;
-    c->bounds = malloc(sizeof(int) * 2 * (size_t)out_size);
-    c->k = malloc(sizeof(int) * (size_t)c->ksize * (size_t)out_size);
-    double *w = malloc(sizeof(double) * (size_t)c->ksize);
+    c->bounds = uf_calloc(2 * (size_t)out_size, sizeof *c->bounds, e);
+    c->k = uf_calloc((size_t)c->ksize * (size_t)out_size, sizeof *c->k, e);
+    double *w = uf_calloc((size_t)c->ksize, sizeof *w, e);
     if (!c->bounds || !c->k || !w) {
         free(w);
-        return -1;
+        return uf_wrap(e, "resize");
     }
     for (int xx = 0; xx < out_size; xx++) {
         double center = (xx + 0.5) * scale, ww = 0, ss = 1.0 / fscale;
@@ -86,7 +87,7 @@ int uf_resize(const uf_image *in, int w, int h, uf_image *out, uf_err *e)
     }
     coeffs ch = {0}, cv = {0};
     uf_image tmp = {0};
-    int rc = precompute(in->w, w, &ch) || precompute(in->h, h, &cv) ? -1 : 0;
+    int rc = precompute(in->w, w, &ch, e) || precompute(in->h, h, &cv, e) ? -1 : 0;
     /* horizontal pass over the rows the vertical pass reads, then the vertical pass */
     int y_first = cv.bounds ? cv.bounds[0] : 0;
     int y_last = cv.bounds ? cv.bounds[2 * h - 2] + cv.bounds[2 * h - 1] : 0;
@@ -116,8 +117,10 @@ int uf_resize(const uf_image *in, int w, int h, uf_image *out, uf_err *e)
         for (int yy = 0; yy < h; yy++)
             cv.bounds[2 * yy] -= y_first;
     }
-    int *acc = !rc && h != in->h ? malloc(sizeof(int) * 3 * (size_t)w) : NULL;
-    if (!rc && h != in->h && acc) {
+    int *acc = !rc && h != in->h ? uf_calloc(3 * (size_t)w, sizeof *acc, e) : NULL;
+    if (!rc && h != in->h && !acc)
+        rc = uf_wrap(e, "resize");
+    if (!rc && h != in->h) {
         // src: (Hs, w, 3) -> out: (h, w, 3); rows accumulated whole so the loop vectorises
         // (integer sums: the order does not change the result)
         for (int yy = 0; yy < h; yy++) {
@@ -135,8 +138,6 @@ int uf_resize(const uf_image *in, int w, int h, uf_image *out, uf_err *e)
             for (int xx = 0; xx < 3 * w; xx++)
                 o[xx] = clip_fixed(acc[xx]);
         }
-    } else if (!rc && h != in->h) {
-        rc = -1;
     } else if (!rc) {
         memcpy(out->px, src->px, (size_t)w * (size_t)h * 3);
     }
@@ -148,7 +149,7 @@ int uf_resize(const uf_image *in, int w, int h, uf_image *out, uf_err *e)
     uf_image_free(&tmp);
     if (rc) {
         uf_image_free(out);
-        return e && e->msg[0] ? -1 : uf_fail(e, "resize: out of memory");
+        return -1;
     }
     return 0;
 }
@@ -369,9 +370,9 @@ static uint8_t luma(const uint8_t *p)
 static int color(uf_image *im, double f, uf_err *e)
 {
     size_t n = (size_t)im->w * (size_t)im->h;
-    uint8_t *g = malloc(n);
+    uint8_t *g = uf_alloc(n, e);
     if (!g)
-        return uf_fail(e, "out of memory");
+        return -1;
     for (size_t i = 0; i < n; i++)
         g[i] = luma(im->px + 3 * i);
     blend(im, g, DEG_GRAY, f);
@@ -410,9 +411,9 @@ static int sharpness(uf_image *im, double f, uf_err *e)
 {
     /* ImageFilter.SMOOTH: 3x3 kernel (1 1 1 / 1 5 1 / 1 1 1) / 13, borders copied */
     size_t n = (size_t)im->w * (size_t)im->h * 3;
-    uint8_t *s = malloc(n);
+    uint8_t *s = uf_alloc(n, e);
     if (!s)
-        return uf_fail(e, "out of memory");
+        return -1;
     memcpy(s, im->px, n);
     const float k[9] = {1 / 13.0f, 1 / 13.0f, 1 / 13.0f, 1 / 13.0f, 5 / 13.0f, 1 / 13.0f, 1 / 13.0f, 1 / 13.0f, 1 / 13.0f};
     size_t row = (size_t)im->w * 3;

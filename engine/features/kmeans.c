@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/parallel.h"
 #include "core/rng.h"
 
@@ -77,9 +78,9 @@ static int cmp_keyed(const void *a, const void *b)
 /* k distinct points, the k smallest of n random keys. */
 static int init_random(km *s, uint64_t seed, uf_err *e)
 {
-    keyed *r = malloc(sizeof *r * (size_t)s->n);
+    keyed *r = uf_calloc((size_t)s->n, sizeof *r, e);
     if (!r)
-        return uf_fail(e, "k-means: out of memory");
+        return uf_wrap(e, "k-means");
     for (int i = 0; i < s->n; i++)
         r[i] = (keyed){uf_rng_u64(seed, S_INIT, (uint64_t)i), i};
     qsort(r, (size_t)s->n, sizeof *r, cmp_keyed);
@@ -94,9 +95,9 @@ static int init_random(km *s, uint64_t seed, uf_err *e)
 static int init_plusplus(km *s, uint64_t seed, uf_err *e)
 {
     int n = s->n, d = s->d;
-    double *D = malloc(sizeof *D * (size_t)n);
+    double *D = uf_calloc((size_t)n, sizeof *D, e);
     if (!D)
-        return uf_fail(e, "k-means: out of memory");
+        return uf_wrap(e, "k-means");
     int pick = (int)(uf_rng_u64(seed, S_INIT, 0) % (uint64_t)n);
     for (int c = 0; c < s->k; c++) {
         if (c > 0) {
@@ -212,8 +213,9 @@ static long assign_pruned(km *s, const double *delta, const int *jumped)
 {
     int n = s->n, d = s->d, k = s->k, jmax = 0, nj = 0;
     double m1 = 0, m2 = 0;
-    int *jl = malloc(sizeof *jl * (size_t)k + 1);
-    char *flag = malloc((size_t)n + 1);
+    uf_err ignored; /* short of memory, this step recomputes every point instead: no error */
+    int *jl = uf_calloc((size_t)k + 1, sizeof *jl, &ignored);
+    char *flag = uf_calloc((size_t)n + 1, 1, &ignored);
     for (int j = 0; j < k; j++) {
         if (jumped[j]) {
             if (jl)
@@ -263,13 +265,13 @@ static long assign_pruned(km *s, const double *delta, const int *jumped)
 static int update(km *s, float *Cnew, double *delta, int *empty, uf_err *e)
 {
     int n = s->n, d = s->d, k = s->k;
-    int *count = calloc((size_t)k + 1, sizeof *count), *start = malloc(sizeof *start * ((size_t)k + 1));
-    int *order = malloc(sizeof *order * (size_t)n);
+    int *count = uf_calloc((size_t)k + 1, sizeof *count, e), *start = uf_calloc((size_t)k + 1, sizeof *start, e);
+    int *order = uf_calloc((size_t)n, sizeof *order, e);
     if (!count || !start || !order) {
         free(count);
         free(start);
         free(order);
-        return uf_fail(e, "k-means: out of memory");
+        return uf_wrap(e, "k-means");
     }
     // counting sort: order lists the points of centroid j at start[j] .. start[j + 1] - 1
     for (int i = 0; i < n; i++)
@@ -283,7 +285,8 @@ static int update(km *s, float *Cnew, double *delta, int *empty, uf_err *e)
     int nempty = 0, nomem = 0;
 #pragma omp parallel reduction(+ : nomem)
     {
-        double *acc = malloc(sizeof *acc * (size_t)d);
+        uf_err mine; /* e is shared by the threads: each counts its failure, reported once below */
+        double *acc = uf_calloc((size_t)d, sizeof *acc, &mine);
         nomem += !acc;
 #pragma omp for schedule(dynamic, 8)
         for (int j = 0; j < k; j++) {
@@ -315,12 +318,12 @@ static int update(km *s, float *Cnew, double *delta, int *empty, uf_err *e)
         return uf_fail(e, "k-means: out of memory");
     }
     if (nempty > 0) { /* the farthest points, by their upper bound, then index */
-        keyed *far = malloc(sizeof *far * (size_t)n);
+        keyed *far = uf_calloc((size_t)n, sizeof *far, e);
         if (!far) {
             free(count);
             free(start);
             free(order);
-            return uf_fail(e, "k-means: out of memory");
+            return uf_wrap(e, "k-means");
         }
         for (int i = 0; i < n; i++) { /* larger distance first: the key is the bound's bits, inverted */
             double u = s->u[i];
@@ -357,17 +360,17 @@ static int kmeans_once(const float *X, int n, int d, const uf_kmeans_params *p, 
     s.B = (1 << 19) / p->k; /* a block's scores take about 2 MB */
     s.B = s.B < 32 ? 32 : s.B > 1024 ? 1024 : s.B;
     size_t nt = (size_t)uf_threads();
-    float *Xn = malloc(sizeof(float) * (size_t)n * d), *Cnew = malloc(sizeof(float) * (size_t)p->k * d);
-    s.u = malloc(sizeof(double) * (size_t)n);
-    s.l = malloc(sizeof(double) * (size_t)n);
-    s.idx = malloc(sizeof(int) * (size_t)n);
-    s.buf = malloc(sizeof(float) * nt * s.B * d);
-    s.S = malloc(sizeof(float) * nt * s.B * p->k);
-    double *delta = malloc(sizeof(double) * (size_t)p->k);
-    int *empty = malloc(sizeof(int) * (size_t)p->k);
+    float *Xn = uf_calloc((size_t)n * d, sizeof *Xn, e), *Cnew = uf_calloc((size_t)p->k * d, sizeof *Cnew, e);
+    s.u = uf_calloc((size_t)n, sizeof *s.u, e);
+    s.l = uf_calloc((size_t)n, sizeof *s.l, e);
+    s.idx = uf_calloc((size_t)n, sizeof *s.idx, e);
+    s.buf = uf_calloc(nt * s.B * d, sizeof *s.buf, e);
+    s.S = uf_calloc(nt * s.B * p->k, sizeof *s.S, e);
+    double *delta = uf_calloc((size_t)p->k, sizeof *delta, e);
+    int *empty = uf_calloc((size_t)p->k, sizeof *empty, e);
     int rc = -1;
     if (!Xn || !Cnew || !s.u || !s.l || !s.idx || !s.buf || !s.S || !delta || !empty) {
-        uf_fail(e, "k-means: out of memory for %d x %d points and %d centroids", n, d, p->k);
+        uf_wrap(e, "k-means: %d x %d points and %d centroids", n, d, p->k);
         goto out;
     }
     s.X = Xn;
@@ -430,9 +433,9 @@ int uf_kmeans(const float *X, int n, int d, const uf_kmeans_params *p, float *ce
         return -1;
     if (p->n_init == 1)
         return 0;
-    float *C = malloc(sizeof(float) * (size_t)p->k * d);
-    int32_t *A = malloc(sizeof(int32_t) * (size_t)n);
-    int rc = C && A ? 0 : uf_fail(e, "k-means: out of memory");
+    float *C = uf_calloc((size_t)p->k * d, sizeof *C, e);
+    int32_t *A = uf_calloc((size_t)n, sizeof *A, e);
+    int rc = C && A ? 0 : uf_wrap(e, "k-means");
     for (int r = 1; rc == 0 && r < p->n_init; r++) { /* run r starts from seed uf_rng(seed, S_INIT, -r) */
         uf_kmeans_info ri;
         rc = kmeans_once(X, n, d, p, uf_rng_u64(p->seed, S_INIT, (uint64_t)-r), C, A, &ri, e);

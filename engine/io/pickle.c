@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/alloc.h"
+
 /* ---- nodes and the budget ---- */
 
 static int charge(uf_pk_doc *doc, size_t n, uf_err *e)
@@ -26,19 +28,15 @@ uf_pk *uf_pk_new(uf_pk_doc *doc, uf_pk_type t, uf_err *e)
         return NULL;
     if (doc->n_nodes == doc->cap_nodes) {
         size_t cap = doc->cap_nodes ? 2 * doc->cap_nodes : 256;
-        uf_pk **nodes = realloc(doc->nodes, cap * sizeof *nodes);
-        if (!nodes) {
-            uf_fail(e, "out of memory");
+        uf_pk **nodes = uf_realloc(doc->nodes, cap, sizeof *nodes, e);
+        if (!nodes)
             return NULL;
-        }
         doc->nodes = nodes;
         doc->cap_nodes = cap;
     }
-    uf_pk *v = calloc(1, sizeof *v);
-    if (!v) {
-        uf_fail(e, "out of memory");
+    uf_pk *v = uf_calloc(1, sizeof *v, e);
+    if (!v)
         return NULL;
-    }
     v->type = t;
     doc->nodes[doc->n_nodes++] = v;
     return v;
@@ -50,9 +48,7 @@ int64_t *uf_pk_alloc_dims(uf_pk_doc *doc, int n, uf_err *e)
     uf_pk *holder = uf_pk_new(doc, UF_PK_BYTES, e);
     if (!holder || charge(doc, (size_t)n * 8 + 8, e))
         return NULL;
-    holder->s = calloc((size_t)n + 1, 8);
-    if (!holder->s)
-        uf_fail(e, "out of memory");
+    holder->s = uf_calloc((size_t)n + 1, 8, e);
     return (int64_t *)holder->s;
 }
 
@@ -117,9 +113,9 @@ static int grow(vm *m, void **arr, size_t *cap, size_t need, size_t elem)
         ncap *= 2;
     if (charge(m->doc, (ncap - *cap) * elem, m->e))
         return fail_here(m);
-    void *p = realloc(*arr, ncap * elem);
+    void *p = uf_realloc(*arr, ncap, elem, m->e);
     if (!p)
-        return bad(m, "out of memory");
+        return fail_here(m);
     *arr = p;
     *cap = ncap;
     return 0;
@@ -161,7 +157,8 @@ static int pop_mark(vm *m, uf_pk ***items, size_t *n)
     if (!m->nmarks)
         return bad(m, "no MARK on the stack");
     size_t at = m->marks[--m->nmarks];
-    *items = m->stack + at;
+    /* a MARK before the first push leaves no stack array yet, and NULL + 0 is undefined in C */
+    *items = m->stack ? m->stack + at : NULL;
     *n = m->sp - at;
     m->sp = at;
     return 0;
@@ -200,9 +197,9 @@ static int set_bytes(vm *m, uf_pk *v, const void *src, size_t len)
 {
     if (charge(m->doc, len + 1, m->e))
         return fail_here(m);
-    v->s = malloc(len + 1);
+    v->s = uf_alloc(len + 1, m->e);
     if (!v->s)
-        return bad(m, "out of memory");
+        return fail_here(m);
     if (len)
         memcpy(v->s, src, len);
     v->s[len] = '\0';

@@ -1,10 +1,10 @@
-#define _POSIX_C_SOURCE 200809L
 #include "pkfile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/alloc.h"
 #include "../core/fileio.h"
 #include "pickle.h"
 
@@ -61,15 +61,15 @@ int uf_pickle_read_strings(const char *path, char ***strs, int *n, uf_err *e)
         rc = uf_fail(e, "%s: holds a %s, not a list of strings", path, uf_pk_type_name(v));
     if (rc == 0 && v->n > (size_t)1 << 30)
         rc = uf_fail(e, "%s: list too long", path);
-    if (rc == 0 && !(*strs = calloc(v->n ? v->n : 1, sizeof **strs)))
-        rc = uf_fail(e, "%s: out of memory", path);
+    if (rc == 0 && !(*strs = uf_calloc(v->n, sizeof **strs, e)))
+        rc = uf_wrap(e, "%s", path);
     for (size_t i = 0; rc == 0 && i < v->n; i++) {
         const uf_pk *s = v->items[i];
         if (s->type != UF_PK_STR || strlen(s->s) != s->len)
             rc = uf_fail(e, "%s: item %zu is a %s, not a string without NUL bytes", path, i,
                          uf_pk_type_name(s));
-        else if (!((*strs)[i] = strdup(s->s)))
-            rc = uf_fail(e, "%s: out of memory", path);
+        else if (!((*strs)[i] = uf_strdup(s->s, e)))
+            rc = uf_wrap(e, "%s", path);
         else
             *n = (int)i + 1;
     }

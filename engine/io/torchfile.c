@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/alloc.h"
 #include "../core/sha256.h"
 #include "pickle.h"
 
@@ -55,10 +56,10 @@ typedef struct loader {
 
 static int keep_buf(loader *L, unsigned char *b, uf_err *e)
 {
-    unsigned char **nb = realloc(L->bufs, (L->nbufs + 1) * sizeof *nb);
+    unsigned char **nb = uf_realloc(L->bufs, L->nbufs + 1, sizeof *nb, e);
     if (!nb) {
         free(b);
-        return uf_fail(e, "%s: out of memory", L->path);
+        return uf_wrap(e, "%s", L->path);
     }
     L->bufs = nb;
     L->bufs[L->nbufs++] = b;
@@ -89,9 +90,9 @@ static int add_ref(loader *L, const char *key, uf_pyelem elem, int64_t numel, co
                        (long long)numel);
     if (L->nst == L->cap_st) {
         size_t cap = L->cap_st ? 2 * L->cap_st : 64;
-        storage_ref *st = realloc(L->st, cap * sizeof *st);
+        storage_ref *st = uf_realloc(L->st, cap, sizeof *st, e);
         if (!st)
-            return uf_fail(e, "out of memory");
+            return -1;
         L->st = st;
         L->cap_st = cap;
     }
@@ -129,12 +130,9 @@ static uf_pk *storage_node(uf_pk_doc *doc, const char *key, uf_pyelem elem, int6
                            uf_err *e)
 {
     uf_pk *s = uf_pk_new(doc, UF_PK_STORAGE, e);
-    char *k = s ? strdup(key) : NULL;
-    if (!k) {
-        if (s)
-            uf_fail(e, "out of memory");
+    char *k = s ? uf_strdup(key, e) : NULL;
+    if (!k)
         return NULL;
-    }
     s->s = k;
     s->len = strlen(k);
     s->elem = elem;
@@ -269,17 +267,19 @@ static int read_entry(loader *L, struct archive *a, const char *name, size_t hin
                       uf_err *e)
 {
     size_t cap = hint && hint < L->file_size ? hint + 1 : 1 << 16, n = 0;
-    unsigned char *buf = malloc(cap);
+    unsigned char *buf = uf_alloc(cap, e);
     if (!buf)
-        return uf_fail(e, "%s: out of memory", L->path);
+        return uf_wrap(e, "%s", L->path);
     for (;;) {
         if (n == cap) {
-            unsigned char *nb = cap > L->file_size ? NULL : realloc(buf, cap *= 2);
+            unsigned char *nb = cap > L->file_size ? NULL : uf_realloc(buf, cap, 2, e);
             if (!nb) {
                 free(buf);
-                return uf_fail(e, "%s: member %s is larger than the file, or out of memory", L->path, name);
+                return cap > L->file_size ? uf_fail(e, "%s: member %s is larger than the file", L->path, name)
+                                          : uf_wrap(e, "%s: member %s", L->path, name);
             }
             buf = nb;
+            cap *= 2;
         }
         la_ssize_t got = archive_read_data(a, buf + n, cap - n);
         if (got < 0) {
@@ -541,8 +541,8 @@ static int tar_tensors(loader *L, const unsigned char *buf, size_t len, uf_err *
     int rc = next_pickle(L, buf, len, &pos, "tensors", NULL, &doc, &v, e);
     if (rc == 0)
         rc = record_count(L, v, len, 16, "tensor", &n, e);
-    if (rc == 0 && !(L->tt = calloc((size_t)n + 1, sizeof *L->tt)))
-        rc = uf_fail(e, "%s: out of memory", L->path);
+    if (rc == 0 && !(L->tt = uf_calloc((size_t)n + 1, sizeof *L->tt, e)))
+        rc = uf_wrap(e, "%s", L->path);
     for (int64_t i = 0; rc == 0 && i < n; i++) {
         tar_tensor *t = &L->tt[i];
         rc = next_pickle(L, buf, len, &pos, "tensors", NULL, &doc, &v, e);
@@ -675,9 +675,9 @@ static int collect(loader *L, const uf_pk *d, const char *key, const char *prefi
         return uf_fail(e, "%s: %s%s%s is a %s, not a dict of tensors", L->path, *key ? "key '" : "the top-level object",
                        key, *key ? "'" : "", uf_pk_type_name(d));
     size_t pl = prefix ? strlen(prefix) : 0, k = 0;
-    wanted *w = calloc(d->n + 1, sizeof *w);
+    wanted *w = uf_calloc(d->n + 1, sizeof *w, e);
     if (!w)
-        return uf_fail(e, "%s: out of memory", L->path);
+        return uf_wrap(e, "%s", L->path);
     for (size_t i = 0; i < d->n; i++) {
         const uf_pk *name = d->items[2 * i], *t = d->items[2 * i + 1];
         if (name->type != UF_PK_STR || t->type != UF_PK_TENSOR || strlen(name->s) != name->len ||
@@ -695,10 +695,10 @@ static int collect(loader *L, const uf_pk *d, const char *key, const char *prefi
                        keys[0] ? keys : "none");
     }
     /* a dict pickled by Python never repeats a key: a repeat is a damaged file */
-    wanted *sorted = malloc(k * sizeof *sorted);
+    wanted *sorted = uf_calloc(k, sizeof *sorted, e);
     if (!sorted) {
         free(w);
-        return uf_fail(e, "%s: out of memory", L->path);
+        return uf_wrap(e, "%s", L->path);
     }
     memcpy(sorted, w, k * sizeof *sorted);
     qsort(sorted, k, sizeof *sorted, cmp_wanted);
@@ -851,12 +851,12 @@ int uf_torch_load(const char *path, const char *key, const char *prefix, uf_tens
     }
     if (rc == 0 && f == FMT_ZIP)
         rc = each_entry(&L, FMT_ZIP, zip_data_entry, NULL, e);
-    if (rc == 0 && !(out->t = calloc(nw, sizeof *out->t)))
-        rc = uf_fail(e, "%s: out of memory", path);
+    if (rc == 0 && !(out->t = uf_calloc(nw, sizeof *out->t, e)))
+        rc = uf_wrap(e, "%s", path);
     for (size_t i = 0; rc == 0 && i < nw; i++) {
         uf_tensor *t = &out->t[i];
-        if (!(t->name = strdup(w[i].name)))
-            rc = uf_fail(e, "%s: out of memory", path);
+        if (!(t->name = uf_strdup(w[i].name, e)))
+            rc = uf_wrap(e, "%s", path);
         else
             rc = gather(&L, &w[i], prefix, &t->a, e);
         out->n = (int)i + 1;

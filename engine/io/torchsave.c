@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "../core/alloc.h"
 #include "../core/buf.h"
 #include "../core/fileio.h"
 
@@ -363,12 +364,12 @@ int uf_torch_save(const char *path, const uf_tensor_dict *d, uf_err *e)
     pkw pk;
     if (check_dict(path, d, e) || build_pickle(d, &pk, path, e))
         return -1;
-    zipw z = {.path = path, .r = calloc((size_t)d->n + 2, sizeof *z.r)};
-    skey *order = calloc((size_t)d->n + 1, sizeof *order);
+    zipw z = {.path = path, .r = uf_calloc((size_t)d->n + 2, sizeof *z.r, e)};
+    skey *order = z.r ? uf_calloc((size_t)d->n + 1, sizeof *order, e) : NULL;
     uf_out o;
     int rc;
-    if (!z.r || !order)
-        rc = uf_fail(e, "%s: out of memory", path);
+    if (!order)
+        rc = uf_wrap(e, "%s", path);
     else if ((rc = uf_out_open(&o, path, e)) == 0) {
         z.f = o.f;
         rc = zip_records(&z, d, &pk, order, e);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/alloc.h"
 #include "../io/npy.h"
 
 int uf_inputs_matrix(uf_inputs *in, const char *path, const uf_matrix **out, uf_err *e)
@@ -13,13 +14,19 @@ int uf_inputs_matrix(uf_inputs *in, const char *path, const uf_matrix **out, uf_
             *out = in->mats[i];
             return 0;
         }
-    uf_matrix *mx = calloc(1, sizeof *mx);
+    uf_matrix *mx = uf_calloc(1, sizeof *mx, e);
     if (!mx || uf_npy_read_matrix(path, &mx->data, &mx->rows, &mx->cols, e)) {
         free(mx);
-        return mx ? -1 : uf_fail(e, "out of memory");
+        return -1;
     }
-    mx->path = strdup(path);
-    in->mats = realloc(in->mats, sizeof *in->mats * (size_t)(in->n + 1));
+    uf_matrix **grown = (mx->path = uf_strdup(path, e)) ? uf_realloc(in->mats, (size_t)in->n + 1, sizeof *grown, e) : NULL;
+    if (!grown) {
+        free(mx->path);
+        free(mx->data);
+        free(mx);
+        return -1;
+    }
+    in->mats = grown;
     in->mats[in->n++] = mx;
     *out = mx;
     return 0;
@@ -32,13 +39,20 @@ int uf_inputs_classes(uf_inputs *in, const char *path, const uf_classes **out, u
             *out = &in->cls[i]->classes;
             return 0;
         }
-    struct uf_classes_entry *c = calloc(1, sizeof *c);
+    struct uf_classes_entry *c = uf_calloc(1, sizeof *c, e);
     if (!c || uf_classes_read(path, &c->classes, e)) {
         free(c);
-        return c ? -1 : uf_fail(e, "out of memory");
+        return -1;
     }
-    c->path = strdup(path);
-    in->cls = realloc(in->cls, sizeof *in->cls * (size_t)(in->nclasses + 1));
+    struct uf_classes_entry **grown =
+        (c->path = uf_strdup(path, e)) ? uf_realloc(in->cls, (size_t)in->nclasses + 1, sizeof *grown, e) : NULL;
+    if (!grown) {
+        free(c->path);
+        uf_classes_free(&c->classes);
+        free(c);
+        return -1;
+    }
+    in->cls = grown;
     in->cls[in->nclasses++] = c;
     *out = &c->classes;
     return 0;

@@ -4,26 +4,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/alloc.h"
 #include "../core/fileio.h"
+
+/* Copies of n strings (NULL: "") into dst: all of them, or none and -1. */
+static int copy_strings(char **dst, const char *const *src, int n, uf_err *e)
+{
+    for (int c = 0; c < n; c++)
+        if (!(dst[c] = uf_strdup(src[c] ? src[c] : "", e))) {
+            while (c--)
+                free(dst[c]);
+            return -1;
+        }
+    return 0;
+}
 
 void uf_table_init(uf_table *t, int ncols, const char *const *cols)
 {
     memset(t, 0, sizeof *t);
+    char **copy = uf_calloc((size_t)ncols, sizeof *copy, &t->err);
+    if (!copy || copy_strings(copy, cols, ncols, &t->err)) {
+        free(copy);
+        return;
+    }
+    t->cols = copy;
     t->ncols = ncols;
-    t->cols = malloc(sizeof(char *) * (size_t)ncols);
-    for (int c = 0; c < ncols; c++)
-        t->cols[c] = strdup(cols[c]);
 }
 
 void uf_table_add(uf_table *t, const char *const *values)
 {
+    if (t->err.msg[0])
+        return;
     if (t->nrows == t->cap) {
-        t->cap = t->cap ? 2 * t->cap : 64;
-        t->cells = realloc(t->cells, sizeof(char *) * (size_t)t->cap * (size_t)t->ncols);
+        int cap = t->cap ? 2 * t->cap : 64;
+        char **cells = uf_realloc(t->cells, (size_t)cap * (size_t)t->ncols, sizeof *cells, &t->err);
+        if (!cells)
+            return;
+        t->cells = cells;
+        t->cap = cap;
     }
-    for (int c = 0; c < t->ncols; c++)
-        t->cells[(long)t->nrows * t->ncols + c] = strdup(values[c] ? values[c] : "");
-    t->nrows++;
+    if (copy_strings(t->cells + (long)t->nrows * t->ncols, values, t->ncols, &t->err) == 0)
+        t->nrows++;
 }
 
 int uf_table_col(const uf_table *t, const char *name)
@@ -51,6 +72,8 @@ static void put_field(FILE *f, const char *s)
 
 int uf_table_write_csv(const uf_table *t, const char *path, uf_err *e)
 {
+    if (t->err.msg[0])
+        return uf_fail(e, "%s: %s", path, t->err.msg);
     uf_out o;
     if (uf_out_open(&o, path, e))
         return -1;

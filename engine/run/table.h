@@ -8,8 +8,11 @@ typedef struct uf_table {
     int ncols, nrows, cap;
     char **cols;
     char **cells; /* nrows * ncols */
+    uf_err err;   /* why init or add failed (the table then stops growing), "" while none has */
 } uf_table;
 
+/* init and add need no error check at each call: a failure is kept in err and reported by
+ * uf_table_write_csv, so a run still ends with the table's error, not a crash. */
 void uf_table_init(uf_table *t, int ncols, const char *const *cols);
 /* Appends a row (copies ncols strings; NULL becomes ""). */
 void uf_table_add(uf_table *t, const char *const *values);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/alloc.h"
 #include "../select/select.h"
 #include "task.h"
 
@@ -73,7 +74,8 @@ int uf_job_select(uf_run_ctx *ctx, const int *coords, int need_concept, uf_job_s
     if (rc == 0) {
         if (!out->classes)
             return uf_fail(e, "%s: a concept needs the classes setting (a class table)", m->path);
-        out->mask = malloc((size_t)S->rows);
+        if (!(out->mask = uf_alloc((size_t)S->rows, e)))
+            return -1;
         out->concept_total = uf_classes_mask(out->classes, concept, out->mask);
         if (out->concept_total == 0)
             return uf_fail(e, "%s: no class has the concept '%s'", cp, concept);
@@ -169,6 +171,36 @@ static int selection_job(uf_run_ctx *ctx, const int *coords, uf_err *e)
     return 0;
 }
 
+/* The concepts of rows [r0, r1), each once with its count, most frequent first. */
+static int concept_histogram(const uf_table *t, int r0, int r1, int c_concept, FILE *md, uf_err *e)
+{
+    int n = r1 - r0, nd = 0, *cnt = uf_calloc((size_t)n, sizeof *cnt, e);
+    int *rep = cnt ? uf_calloc((size_t)n, sizeof *rep, e) : NULL;
+    if (!rep) {
+        free(cnt);
+        return -1;
+    }
+    for (int r = r0; r < r1; r++) {
+        int k = 0;
+        while (k < nd && strcmp(uf_table_at(t, rep[k], c_concept), uf_table_at(t, r, c_concept)) != 0)
+            k++;
+        if (k == nd)
+            rep[nd++] = r;
+        cnt[k]++;
+    }
+    for (int done = 0; done < nd; done++) {
+        int best = -1;
+        for (int k = 0; k < nd; k++)
+            if (cnt[k] >= 0 && (best < 0 || cnt[k] > cnt[best]))
+                best = k;
+        fprintf(md, "%s %s %d", done ? "," : "", uf_table_at(t, rep[best], c_concept), cnt[best]);
+        cnt[best] = -1;
+    }
+    free(cnt);
+    free(rep);
+    return 0;
+}
+
 /* Per job: the concept histogram of everything selected, then the first
  * `show` classes by name. */
 static int selection_report(const uf_run_ctx *ctx, FILE *md, uf_err *e)
@@ -189,26 +221,8 @@ static int selection_report(const uf_run_ctx *ctx, FILE *md, uf_err *e)
             if (m->axes[a].n > 1)
                 fprintf(md, "%s%s", a ? " · " : "", uf_table_at(t, r0, 1 + a));
         fprintf(md, "\n\nConcepts among the %d selected:", r1 - r0);
-        /* histogram: count each concept once, in order of frequency */
-        int n = r1 - r0, *cnt = calloc((size_t)n, sizeof *cnt), *rep = calloc((size_t)n, sizeof *rep), nd = 0;
-        for (int r = r0; r < r1; r++) {
-            int k = 0;
-            while (k < nd && strcmp(uf_table_at(t, rep[k], c_concept), uf_table_at(t, r, c_concept)) != 0)
-                k++;
-            if (k == nd)
-                rep[nd++] = r;
-            cnt[k]++;
-        }
-        for (int done = 0; done < nd; done++) {
-            int best = -1;
-            for (int k = 0; k < nd; k++)
-                if (cnt[k] >= 0 && (best < 0 || cnt[k] > cnt[best]))
-                    best = k;
-            fprintf(md, "%s %s %d", done ? "," : "", uf_table_at(t, rep[best], c_concept), cnt[best]);
-            cnt[best] = -1;
-        }
-        free(cnt);
-        free(rep);
+        if (concept_histogram(t, r0, r1, c_concept, md, e))
+            return -1;
         fprintf(md, ".\n\n| rank | class | concept | score |\n|---:|---|---|---:|\n");
         for (int r = r0; r < r1 && r - r0 < show; r++)
             fprintf(md, "| %s | %s | %s | %s |\n", uf_table_at(t, r, c_rank), uf_table_at(t, r, c_name),

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/alloc.h"
+
 int uf_classes_read(const char *path, uf_classes *c, uf_err *e)
 {
     memset(c, 0, sizeof *c);
@@ -15,8 +17,12 @@ int uf_classes_read(const char *path, uf_classes *c, uf_err *e)
         return uf_fail(e, "%s: class table needs the columns 'concept' and 'name'", path);
     }
     c->n = t->nrows;
-    c->concept = malloc(sizeof(char *) * (size_t)(c->n + 1));
-    c->name = malloc(sizeof(char *) * (size_t)(c->n + 1));
+    c->concept = uf_calloc((size_t)c->n + 1, sizeof *c->concept, e);
+    c->name = c->concept ? uf_calloc((size_t)c->n + 1, sizeof *c->name, e) : NULL;
+    if (!c->name) {
+        uf_classes_free(c);
+        return uf_wrap(e, "%s", path);
+    }
     for (int r = 0; r < c->n; r++) {
         if (ii >= 0) {
             char *end;
