@@ -1,5 +1,6 @@
 /* uotft bench finetune: one labelled fine-tuning step (SPEC eq. 6) against the PyTorch
  * transcription in bench/torch_finetune.py, same setting and thread count, in the same run. */
+#define _POSIX_C_SOURCE 200809L /* popen */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

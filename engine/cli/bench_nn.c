@@ -1,6 +1,7 @@
 /* uotft bench train|infer: ResNet training steps or inference against
  * PyTorch on the same setting and thread count, in the same run, with the
  * OpenBLAS sgemm peak measured alongside. */
+#define _POSIX_C_SOURCE 200809L /* popen */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>

@@ -123,8 +123,14 @@ int uf_ds_dogs(uf_dataset *ds, const char *root, int train, uint64_t seed, uf_er
         return uf_fail(e, "%s: %s lacks file_list (cell) and labels of the same length", lists, m[0] + 1);
     }
     int ncls = 0;
-    for (size_t i = 0; i < labels->n; i++)
-        ncls = labels->num[i] > ncls ? (int)labels->num[i] : ncls;
+    for (size_t i = 0; i < labels->n; i++) {
+        double v = labels->num[i];
+        if (!(v >= 1 && v <= 100000) || v != (int)v) { /* Stanford Dogs has 120 classes; NaN fails too */
+            uf_mat_file_free(&mf);
+            return uf_fail(e, "%s: %s: label %zu is %g, not a class number 1..100000", lists, m[0] + 1, i + 1, v);
+        }
+        ncls = (int)v > ncls ? (int)v : ncls;
+    }
     char **names = uf_calloc((size_t)ncls + 1, sizeof *names, e), src[PATH_CAP];
     rc = names ? 0 : -1;
     for (size_t i = 0; !rc && i < files->n; i++) {

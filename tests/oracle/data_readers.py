@@ -187,6 +187,18 @@ d = copy_root("dogs")
 open(os.path.join(d, "lists.tar"), "wb").write(b"\0" * 1024 + b"garbage")
 bad(["list", "--dataset", "dogs", "--root", d, "--split", "train"], "lists.tar", "corrupt lists.tar")
 
+for value in (float("nan"), 1e12, 0.5):  # a label that is no class number: refused, never cast to int
+    d = copy_root("dogs")
+    files = np.empty((1, 1), dtype=object)
+    files[0, 0] = "n02085620-Chihuahua/n02085620_1000.jpg"
+    b = io.BytesIO()
+    sio.savemat(b, {"file_list": files, "labels": np.array([[value]])}, do_compression=False)
+    with tarfile.open(os.path.join(d, "lists.tar"), "w") as t:
+        info = tarfile.TarInfo("train_list.mat")
+        info.size = len(b.getvalue())
+        t.addfile(info, io.BytesIO(b.getvalue()))
+    bad(["list", "--dataset", "dogs", "--root", d, "--split", "train"], "label 1 is", f"dogs label {value}")
+
 
 def cars_meta_empty_first_name():
     """cars_meta.mat whose class_names{1} is an empty miMATRIX (byte count 0), as a damaged download has it."""
