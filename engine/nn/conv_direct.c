@@ -76,16 +76,29 @@ static void plan_set(const uf_conv_dims *d, size_t nv, unsigned char *mem, unsig
     pl->qm = (uint16_t **)(mem + pl->nq * sizeof(long));
     pl->bits = (uint16_t *)(mem + pl->nq * (sizeof(long) + sizeof(uint16_t *)));
     tap_ok(d, ok);
+    /* the words repeat with a period of lcm(H*W, 16) positions: build one period, copy it on */
+    size_t g = 16, r = (size_t)hw;
+    while (r) {
+        size_t t = g % r;
+        g = r;
+        r = t;
+    }
+    const size_t period = (size_t)hw / g, build = period < nv ? period : nv;
     for (int l = 0; l < nt; l++) {
+        uint16_t *bl = pl->bits + (size_t)l * nv;
         int q = 0; /* position inside the image */
-        for (size_t v = 0; v < nv; v++) {
+        for (size_t v = 0; v < build; v++) {
             unsigned w = 0;
-            for (int b = 0; b < 16 && 16 * v + b < pl->P; b++) {
+            for (int b = 0; b < 16; b++) {
                 w |= (unsigned)ok[l * hw + q] << b;
                 q = q + 1 == hw ? 0 : q + 1;
             }
-            pl->bits[l * nv + v] = (uint16_t)w;
+            bl[v] = (uint16_t)w;
         }
+        for (size_t v = build; v < nv; v++)
+            bl[v] = bl[v - period];
+        for (size_t v = pl->P / 16; v < nv; v++) /* nothing at or past P */
+            bl[v] &= (uint16_t)(16 * v < pl->P ? (1u << (pl->P - 16 * v)) - 1 : 0);
     }
     for (int q = 0; q < pl->nq; q++) {
         int c = q / nt, l = q % nt, i = d->tap[l] / d->ks, j = d->tap[l] % d->ks;
@@ -273,9 +286,11 @@ int uf_conv_direct_wgrad(const uf_conv_dims *d, const float *x, const float *dy,
     if (plan_alloc(d, nv, wsize * thr, ws, &parts, &pl, e))
         return -1;
     memset(parts, 0, sizeof(float) * wsize * thr);
-    /* chunks whose dy and x rows (K + C rows) are about 512 KB */
-    size_t per = 131072 / (16 * ((size_t)d->k + d->c));
-    per = per < 4 ? 4 : per;
+    /* chunks whose dy and x rows (K + C rows) are about 1 MB, at least 64 vectors
+     * (a register block's sums are reduced once per chunk), one per thread at most */
+    size_t per = 262144 / (16 * ((size_t)d->k + d->c)), fair = (nv + thr - 1) / thr;
+    per = per < 64 ? 64 : per;
+    per = per > fair ? fair : per;
     const long nch = (long)((nv + per - 1) / per);
 #pragma omp parallel for schedule(static) num_threads(thr) if (thr > 1)
     for (long ch = 0; ch < nch; ch++) {
