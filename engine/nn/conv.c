@@ -417,7 +417,7 @@ int uf_conv_backward(const uf_conv_dims *d, const float *w, const float *x, cons
     if (uf_conv_direct_ok(d)) {
         if (uf_conv_direct_wgrad(d, x, dy, dw, ws, e))
             return -1;
-        return dx ? backward_data_as_conv(d, w, dy, dx, dx_accumulate, ws, e) : 0;
+        return dx ? uf_conv_direct_dgrad(d, w, dy, dx, dx_accumulate, ws, e) : 0;
     }
     /* the input gradient comes from col2im here, or as a conv of dy afterwards */
     const int as_conv = dx && same_size_s1(d) && 2 * d->pad == d->ks - 1;

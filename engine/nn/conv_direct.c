@@ -17,10 +17,16 @@
 #define HAVE_AVX512_BUILD 0
 #endif
 
+/* same-size stride-1 convs, and 3x3 stride-2 pad-1 convs (through their input's four phases) */
+static int direct_shape(const uf_conv_dims *d)
+{
+    return (d->stride == 1 && d->ho == d->h && d->wo == d->w) || (d->stride == 2 && d->ks == 3 && d->pad == 1);
+}
+
 int uf_conv_direct_ok(const uf_conv_dims *d)
 {
     const char *s = getenv("UOTFT_CONV");
-    if (!s || strcmp(s, "direct") != 0 || d->stride != 1 || d->ho != d->h || d->wo != d->w)
+    if (!s || strcmp(s, "direct") != 0 || !direct_shape(d))
         return 0;
 #if HAVE_AVX512_BUILD
     return __builtin_cpu_supports("avx512f");
@@ -36,57 +42,94 @@ int uf_conv_direct_ok(const uf_conv_dims *d)
 #define NP (16 * NV) /* forward: positions per tile */
 #define WR 4         /* weight gradient: output channels per register block */
 #define WQ 6         /* weight gradient: columns c*ntap + l per register block */
+#define MAXT (UF_CONV_MAX_KS * UF_CONV_MAX_KS)
 
-/* The implicit GEMM's inner dimension: column q = c*ntap + l reads channel c
- * shifted by tap l, i.e. x[qoff[q] + p] where bit p of tap l's mask row is set. */
+/* A conv as shifted reads on one position grid (N, H, W), P = N*H*W: column
+ * q = c*ntap + l of the implicit GEMM's inner dimension reads source row
+ * plane[l]*C + c at position p + di[l]*W + dj[l], zero where that leaves the
+ * image; tap[l] is its kernel tap i*ks + j. A stride-2 conv runs on its
+ * output grid with four source planes, the input's phases (row, column
+ * parity); its input gradient is four such convs, one per phase. */
+typedef struct tapset {
+    int n, h, w, c, ntap;
+    signed char plane[MAXT], di[MAXT], dj[MAXT];
+    unsigned char tap[MAXT];
+} tapset;
+
+/* The forward's taps on the output grid; for stride 2, tap (i, j) reads
+ * input row 2 oh + i - 1 = 2 (oh + di) + a: phase plane 2a + b, shifted by (di, dj). */
+static void fwd_taps(const uf_conv_dims *d, tapset *t)
+{
+    *t = (tapset){.n = d->n, .h = d->ho, .w = d->wo, .c = d->c, .ntap = d->ntap};
+    for (int l = 0; l < d->ntap; l++) {
+        int ti = d->tap[l] / d->ks - d->pad, tj = d->tap[l] % d->ks - d->pad, a = 0, b = 0;
+        if (d->stride == 2) {
+            a = ti & 1, b = tj & 1;
+            ti = (ti - a) / 2, tj = (tj - b) / 2;
+        }
+        t->plane[l] = (signed char)(2 * a + b);
+        t->di[l] = (signed char)ti;
+        t->dj[l] = (signed char)tj;
+        t->tap[l] = d->tap[l];
+    }
+}
+
+/* The input gradient of phase plane ph (the only one at stride 1): the
+ * forward's taps that read it, shifts negated, on dy's K channels. */
+static void dgrad_taps(const uf_conv_dims *d, int ph, tapset *t)
+{
+    tapset f;
+    fwd_taps(d, &f);
+    *t = (tapset){.n = f.n, .h = f.h, .w = f.w, .c = d->k};
+    for (int l = 0; l < f.ntap; l++)
+        if (f.plane[l] == ph) {
+            t->di[t->ntap] = (signed char)-f.di[l];
+            t->dj[t->ntap] = (signed char)-f.dj[l];
+            t->tap[t->ntap++] = f.tap[l];
+        }
+}
+
+/* The columns' source offsets and padding masks. */
 typedef struct plan {
-    size_t P, nv;    /* positions N*H*W; 16-position vectors (padded to whole forward tiles) */
-    int nq;          /* C*ntap */
-    long *qoff;      /* (nq) c*P + (i - pad) W + (j - pad) */
-    uint16_t **qm;   /* (nq) the mask row of column q's tap */
-    uint16_t *bits;  /* (ntap, nv): bit b of word v is 1 when position 16v+b < P reads the image */
+    size_t P, nv;   /* positions; 16-position vectors (padded to whole forward tiles) */
+    int nq;         /* C*ntap */
+    long *qoff;     /* (nq) (plane*C + c) P + di W + dj */
+    uint16_t **qm;  /* (nq) the mask row of column q's tap */
+    uint16_t *bits; /* (ntap, nv): bit b of word v is 1 when position 16v+b < P reads inside the image */
 } plan;
 
-/* Bytes the plan needs after its float part. */
-static size_t plan_bytes(const uf_conv_dims *d, size_t nv)
+/* floats for n bytes, in whole 64-byte lines */
+static size_t fl(size_t bytes) { return (bytes + 63) / 64 * 16; }
+
+/* workspace floats of a plan with up to `ntap` taps and `nq` columns */
+static size_t plan_floats(const tapset *t, int ntap, size_t nq, size_t nv)
 {
-    size_t nq = (size_t)d->c * d->ntap;
-    return nq * (sizeof(long) + sizeof(uint16_t *)) + (size_t)d->ntap * nv * sizeof(uint16_t);
+    return 2 * fl(nq * sizeof(long)) + fl((size_t)ntap * nv * sizeof(uint16_t)) + fl((size_t)ntap * t->h * t->w);
 }
 
 // ok: (ntap, H*W) bytes, 1 where an image position reads tap l inside the image
-static void tap_ok(const uf_conv_dims *d, unsigned char *ok)
+static void tap_ok(const tapset *t, unsigned char *ok)
 {
-    for (int l = 0; l < d->ntap; l++) {
-        int di = d->tap[l] / d->ks - d->pad, dj = d->tap[l] % d->ks - d->pad;
-        for (int r = 0; r < d->h; r++)
-            for (int c = 0; c < d->w; c++)
-                *ok++ = r + di >= 0 && r + di < d->h && c + dj >= 0 && c + dj < d->w;
-    }
+    for (int l = 0; l < t->ntap; l++)
+        for (int r = 0; r < t->h; r++)
+            for (int c = 0; c < t->w; c++)
+                *ok++ = r + t->di[l] >= 0 && r + t->di[l] < t->h && c + t->dj[l] >= 0 && c + t->dj[l] < t->w;
 }
 
-/* Builds the plan in mem (plan_bytes of it) and ok (ntap*H*W bytes of scratch). */
-static void plan_set(const uf_conv_dims *d, size_t nv, unsigned char *mem, unsigned char *ok, plan *pl)
+// bits: (ntap, nv) from ok; the words repeat every lcm(H*W, 16) positions: one period is built, then copied
+static void tap_bits(const tapset *t, const plan *pl, const unsigned char *ok)
 {
-    const int hw = d->h * d->w, nt = d->ntap;
-    pl->P = (size_t)d->n * hw;
-    pl->nv = nv;
-    pl->nq = d->c * nt;
-    pl->qoff = (long *)mem;
-    pl->qm = (uint16_t **)(mem + pl->nq * sizeof(long));
-    pl->bits = (uint16_t *)(mem + pl->nq * (sizeof(long) + sizeof(uint16_t *)));
-    tap_ok(d, ok);
-    /* the words repeat with a period of lcm(H*W, 16) positions: build one period, copy it on */
-    size_t g = 16, r = (size_t)hw;
+    const size_t hw = (size_t)t->h * t->w, nv = pl->nv;
+    size_t g = 16, r = hw;
     while (r) {
-        size_t t = g % r;
+        size_t m = g % r;
         g = r;
-        r = t;
+        r = m;
     }
-    const size_t period = (size_t)hw / g, build = period < nv ? period : nv;
-    for (int l = 0; l < nt; l++) {
+    const size_t period = hw / g, build = period < nv ? period : nv;
+    for (int l = 0; l < t->ntap; l++) {
         uint16_t *bl = pl->bits + (size_t)l * nv;
-        int q = 0; /* position inside the image */
+        size_t q = 0; /* position inside the image */
         for (size_t v = 0; v < build; v++) {
             unsigned w = 0;
             for (int b = 0; b < 16; b++) {
@@ -100,24 +143,26 @@ static void plan_set(const uf_conv_dims *d, size_t nv, unsigned char *mem, unsig
         for (size_t v = pl->P / 16; v < nv; v++) /* nothing at or past P */
             bl[v] &= (uint16_t)(16 * v < pl->P ? (1u << (pl->P - 16 * v)) - 1 : 0);
     }
-    for (int q = 0; q < pl->nq; q++) {
-        int c = q / nt, l = q % nt, i = d->tap[l] / d->ks, j = d->tap[l] % d->ks;
-        pl->qoff[q] = (long)c * (long)pl->P + (long)(i - d->pad) * d->w + (j - d->pad);
-        pl->qm[q] = pl->bits + (size_t)l * nv;
-    }
 }
 
-/* Workspace: `floats` floats first, then the plan and its scratch. */
-static int plan_alloc(const uf_conv_dims *d, size_t nv, size_t floats, uf_ws *ws, float **f, plan *pl, uf_err *e)
+/* The plan of t in mem (plan_floats of it). */
+static void plan_set(const tapset *t, size_t nv, float *mem, plan *pl)
 {
-    size_t okb = (size_t)d->ntap * d->h * d->w, bytes = plan_bytes(d, nv) + okb;
-    float *p = uf_ws_get(ws, floats + (bytes + sizeof(float) - 1) / sizeof(float) + 16, e);
-    if (!p)
-        return -1;
-    *f = p;
-    unsigned char *mem = (unsigned char *)(p + (floats + 15) / 16 * 16);
-    plan_set(d, nv, mem, mem + plan_bytes(d, nv), pl);
-    return 0;
+    const int nt = t->ntap;
+    pl->P = (size_t)t->n * t->h * t->w;
+    pl->nv = nv;
+    pl->nq = t->c * nt;
+    pl->qoff = (long *)mem;
+    pl->qm = (uint16_t **)(mem + fl(pl->nq * sizeof(long)));
+    pl->bits = (uint16_t *)(mem + 2 * fl(pl->nq * sizeof(long)));
+    unsigned char *ok = (unsigned char *)(mem + 2 * fl(pl->nq * sizeof(long)) + fl((size_t)nt * nv * sizeof(uint16_t)));
+    tap_ok(t, ok);
+    tap_bits(t, pl, ok);
+    for (int q = 0; q < pl->nq; q++) {
+        int c = q / nt, l = q % nt;
+        pl->qoff[q] = ((long)t->plane[l] * t->c + c) * (long)pl->P + (long)t->di[l] * t->w + t->dj[l];
+        pl->qm[q] = pl->bits + (size_t)l * nv;
+    }
 }
 
 /* lanes of 16-position vector v that lie below P */
@@ -127,18 +172,15 @@ static inline __mmask16 AVX512 tail_mask(const plan *pl, size_t v)
     return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
 }
 
-/* ---- forward ---- */
+/* ---- the implicit GEMM, output rows over positions ---- */
 
-// w: (K, C, ks, ks) -> wp: (ceil(K/MR), nq, MR), the live taps, rows past K zero
-static void pack_weights(const uf_conv_dims *d, const float *w, float *wp)
+// wq: (K, nq) -> wp: (ceil(K/MR), nq, MR), rows past K zero
+static void pack_weights(int k, int nq, const float *wq, float *wp)
 {
-    const int nt = d->ntap, kk = d->ks * d->ks, nq = d->c * nt, nkb = (d->k + MR - 1) / MR;
-    for (int kb = 0; kb < nkb; kb++)
+    for (int kb = 0; kb < (k + MR - 1) / MR; kb++)
         for (int q = 0; q < nq; q++)
-            for (int r = 0; r < MR; r++) {
-                int k = kb * MR + r;
-                *wp++ = k < d->k ? w[((size_t)k * d->c + q / nt) * kk + d->tap[q % nt]] : 0.0f;
-            }
+            for (int r = 0; r < MR; r++)
+                *wp++ = kb * MR + r < k ? wq[(size_t)(kb * MR + r) * nq + q] : 0.0f;
 }
 
 /* y[0:rows, v0*16 : v0*16 + NP] (row stride P) = wp (nq, MR) x xcol (nq, NP) + beta y,
@@ -182,36 +224,140 @@ static void AVX512 fwd_block(const plan *pl, const float *wp, const float *x, si
     }
 }
 
-/* tiles [t0, t1): every output-channel block, the tiles' x slab staying in cache */
-static void fwd_chunk(const uf_conv_dims *d, const plan *pl, const float *wp, const float *x, float *y, float beta,
-                      int t0, int t1)
+/* tiles [t0, t1): every output-row block, the tiles' x slab staying in cache */
+static void fwd_chunk(int k, const plan *pl, const float *wp, const float *x, float *y, float beta, int t0, int t1)
 {
-    const int nkb = (d->k + MR - 1) / MR;
-    for (int kb = 0; kb < nkb; kb++) {
-        int rows = d->k - kb * MR < MR ? d->k - kb * MR : MR;
+    for (int kb = 0; kb < (k + MR - 1) / MR; kb++) {
+        int rows = k - kb * MR < MR ? k - kb * MR : MR;
         for (int t = t0; t < t1; t++)
             fwd_block(pl, wp + (size_t)kb * pl->nq * MR, x, (size_t)t * NV, y + (size_t)kb * MR * pl->P, rows, beta);
     }
 }
 
+/* y: (K, P) = wp x the columns of x + beta y, chunks of tiles on the threads */
+static void run_gemm(int k, const plan *pl, const float *wp, const float *x, float *y, float beta)
+{
+    const size_t nt = (pl->P + NP - 1) / NP;
+    /* chunks whose x slab (C rows of the chunk's positions) is about 128 KB, two per thread at least */
+    const size_t rows = pl->nq ? (size_t)pl->nq : 1;
+    size_t per = 294912 / (rows * NP), fair = (nt + 2 * uf_threads() - 1) / (2 * uf_threads());
+    per = per < 1 ? 1 : per > fair ? fair : per;
+    const int nch = (int)((nt + per - 1) / per);
+#pragma omp parallel for schedule(static) if ((double)pl->P * k * pl->nq > UF_PAR_MIN)
+    for (int ch = 0; ch < nch; ch++) {
+        int t0 = (int)(ch * per), t1 = (size_t)(ch + 1) * per < nt ? (int)((ch + 1) * per) : (int)nt;
+        fwd_chunk(k, pl, wp, x, y, beta, t0, t1);
+    }
+}
+
+/* ---- stride-2 phases ---- */
+
+// x: (C, N, H, W) -> ph: (4, C, N, Ho, Wo), plane 2a + b holding x[., ., 2 h + a, 2 w + b], zero past the map
+static void phases(const uf_conv_dims *d, const float *x, float *ph)
+{
+    const size_t cp = (size_t)d->c * d->n * d->ho * d->wo;
+#pragma omp parallel for schedule(static) if (4 * cp > UF_PAR_MIN)
+    for (int c = 0; c < d->c; c++)
+        for (int n = 0; n < d->n; n++)
+            for (int a = 0; a < 4; a++) {
+                const float *xi = x + ((size_t)c * d->n + n) * d->h * d->w;
+                float *o = ph + a * cp + ((size_t)c * d->n + n) * d->ho * d->wo;
+                for (int r = 0; r < d->ho; r++)
+                    for (int s = 0; s < d->wo; s++) {
+                        int i = 2 * r + a / 2, j = 2 * s + a % 2;
+                        *o++ = i < d->h && j < d->w ? xi[i * d->w + j] : 0.0f;
+                    }
+            }
+}
+
+// ph: (4, C, N, Ho, Wo) -> dx: (C, N, H, W), overwritten or added to (every entry lies in one phase)
+static void unphases(const uf_conv_dims *d, const float *ph, float *dx, int accumulate)
+{
+    const size_t cp = (size_t)d->c * d->n * d->ho * d->wo;
+#pragma omp parallel for schedule(static) if (4 * cp > UF_PAR_MIN)
+    for (int c = 0; c < d->c; c++)
+        for (int n = 0; n < d->n; n++)
+            for (int a = 0; a < 4; a++) {
+                float *xi = dx + ((size_t)c * d->n + n) * d->h * d->w;
+                const float *o = ph + a * cp + ((size_t)c * d->n + n) * d->ho * d->wo;
+                for (int r = 0; r < d->ho; r++)
+                    for (int s = 0; s < d->wo; s++, o++) {
+                        int i = 2 * r + a / 2, j = 2 * s + a % 2;
+                        if (i < d->h && j < d->w)
+                            xi[i * d->w + j] = accumulate ? xi[i * d->w + j] + *o : *o;
+                    }
+            }
+}
+
+/* ---- forward and input gradient ---- */
+
+/* Workspace of a run: the phases (stride 2), the weights as (rows, nq) and packed, the plan. */
+typedef struct run_ws {
+    float *ph, *wq, *wp, *plan;
+} run_ws;
+
+static int run_ws_get(const uf_conv_dims *d, const tapset *t, int rows, uf_ws *ws, run_ws *r, uf_err *e)
+{
+    const size_t P = (size_t)t->n * t->h * t->w, nv = (P + NP - 1) / NP * NV, nq = (size_t)t->c * t->ntap;
+    const size_t nph = d->stride == 2 ? fl(4 * sizeof(float) * d->c * P) : 0, nwq = fl(sizeof(float) * rows * nq);
+    const size_t nwp = fl(sizeof(float) * (size_t)(rows + MR - 1) / MR * MR * nq);
+    float *p = uf_ws_get(ws, nph + nwq + nwp + plan_floats(t, t->ntap, nq, nv), e);
+    if (!p)
+        return -1;
+    *r = (run_ws){.ph = p, .wq = p + nph, .wp = p + nph + nwq, .plan = p + nph + nwq + nwp};
+    return 0;
+}
+
 int uf_conv_direct_forward(const uf_conv_dims *d, const float *w, const float *x, float *y, float beta, uf_ws *ws,
                            uf_err *e)
 {
-    const size_t P = (size_t)d->n * d->h * d->w, nt = (P + NP - 1) / NP, nwp = (size_t)(d->k + MR - 1) / MR * MR * d->c * d->ntap;
-    float *wp;
-    plan pl;
-    if (plan_alloc(d, nt * NV, nwp, ws, &wp, &pl, e))
+    tapset t;
+    fwd_taps(d, &t);
+    run_ws r;
+    if (run_ws_get(d, &t, d->k, ws, &r, e))
         return -1;
-    pack_weights(d, w, wp);
-    /* chunks of tiles whose x slab (C rows of the chunk's positions) is about 128 KB, two per thread at least */
-    size_t per = 32768 / ((size_t)d->c * NP), fair = (nt + 2 * uf_threads() - 1) / (2 * uf_threads());
-    per = per < 1 ? 1 : per > fair ? fair : per;
-    const int nch = (int)((nt + per - 1) / per);
-#pragma omp parallel for schedule(static) if ((double)P * d->k * pl.nq > UF_PAR_MIN)
-    for (int ch = 0; ch < nch; ch++) {
-        int t0 = (int)(ch * per), t1 = (size_t)(ch + 1) * per < nt ? (int)((ch + 1) * per) : (int)nt;
-        fwd_chunk(d, &pl, wp, x, y, beta, t0, t1);
+    const int nt = t.ntap, nq = d->c * nt, kk = d->ks * d->ks;
+    for (int k = 0; k < d->k; k++) // w: (K, C, ks, ks) -> wq: (K, C*ntap)
+        for (int q = 0; q < nq; q++)
+            r.wq[(size_t)k * nq + q] = w[((size_t)k * d->c + q / nt) * kk + t.tap[q % nt]];
+    pack_weights(d->k, nq, r.wq, r.wp);
+    plan pl;
+    const size_t P = (size_t)t.n * t.h * t.w;
+    plan_set(&t, (P + NP - 1) / NP * NV, r.plan, &pl);
+    if (d->stride == 2)
+        phases(d, x, r.ph);
+    run_gemm(d->k, &pl, r.wp, d->stride == 2 ? r.ph : x, y, beta);
+    return 0;
+}
+
+int uf_conv_direct_dgrad(const uf_conv_dims *d, const float *w, const float *dy, float *dx, int accumulate, uf_ws *ws,
+                         uf_err *e)
+{
+    tapset all;
+    fwd_taps(d, &all);
+    all.c = d->k;
+    run_ws r;
+    if (run_ws_get(d, &all, d->c, ws, &r, e))
+        return -1;
+    const size_t P = (size_t)all.n * all.h * all.w;
+    const int kk = d->ks * d->ks;
+    for (int ph = 0; ph < (d->stride == 2 ? 4 : 1); ph++) {
+        tapset t;
+        dgrad_taps(d, ph, &t);
+        const int nt = t.ntap, nq = d->k * nt;
+        for (int c = 0; c < d->c; c++) // w: (K, C, ks, ks) -> wq: (C, K*ntap), the phase's taps
+            for (int q = 0; q < nq; q++)
+                r.wq[(size_t)c * nq + q] = w[((size_t)(q / nt) * d->c + c) * kk + t.tap[q % nt]];
+        pack_weights(d->c, nq, r.wq, r.wp);
+        plan pl;
+        plan_set(&t, (P + NP - 1) / NP * NV, r.plan, &pl);
+        if (d->stride == 2)
+            run_gemm(d->c, &pl, r.wp, dy, r.ph + (size_t)ph * d->c * P, 0);
+        else
+            run_gemm(d->c, &pl, r.wp, dy, dx, accumulate ? 1.0f : 0.0f);
     }
+    if (d->stride == 2)
+        unphases(d, r.ph, dx, accumulate);
     return 0;
 }
 
@@ -257,20 +403,19 @@ static void AVX512 wgrad_block(const plan *pl, const float *x, const float *cons
 
 /* part: (K, nq) += the gradient over vectors [v0, v1); blocks past K or nq
  * repeat the last row or column and are dropped */
-static void wgrad_chunk(const uf_conv_dims *d, const plan *pl, const float *x, const float *dy, float *part, size_t v0,
-                        size_t v1)
+static void wgrad_chunk(int k, const plan *pl, const float *x, const float *dy, float *part, size_t v0, size_t v1)
 {
-    for (int k0 = 0; k0 < d->k; k0 += WR)
+    for (int k0 = 0; k0 < k; k0 += WR)
         for (int q0 = 0; q0 < pl->nq; q0 += WQ) {
             const float *rows[WR];
             int q[WQ];
             float out[WR][WQ];
             for (int r = 0; r < WR; r++)
-                rows[r] = dy + (size_t)(k0 + r < d->k ? k0 + r : d->k - 1) * pl->P;
+                rows[r] = dy + (size_t)(k0 + r < k ? k0 + r : k - 1) * pl->P;
             for (int j = 0; j < WQ; j++)
                 q[j] = q0 + j < pl->nq ? q0 + j : pl->nq - 1;
             wgrad_block(pl, x, rows, q, v0, v1, out);
-            for (int r = 0; r < WR && k0 + r < d->k; r++)
+            for (int r = 0; r < WR && k0 + r < k; r++)
                 for (int j = 0; j < WQ && q0 + j < pl->nq; j++)
                     part[(size_t)(k0 + r) * pl->nq + q0 + j] += out[r][j];
         }
@@ -278,13 +423,21 @@ static void wgrad_chunk(const uf_conv_dims *d, const plan *pl, const float *x, c
 
 int uf_conv_direct_wgrad(const uf_conv_dims *d, const float *x, const float *dy, float *dw, uf_ws *ws, uf_err *e)
 {
-    const size_t P = (size_t)d->n * d->h * d->w, nv = (P + 15) / 16, nq = (size_t)d->c * d->ntap;
+    tapset t;
+    fwd_taps(d, &t);
+    const size_t P = (size_t)t.n * t.h * t.w, nv = (P + 15) / 16, nq = (size_t)d->c * t.ntap;
     const size_t wsize = (size_t)d->k * nq;
     const int thr = (double)P * d->k * nq > UF_PAR_MIN ? uf_threads() : 1;
-    float *parts;
-    plan pl;
-    if (plan_alloc(d, nv, wsize * thr, ws, &parts, &pl, e))
+    const size_t nph = d->stride == 2 ? fl(4 * sizeof(float) * d->c * P) : 0, nparts = fl(sizeof(float) * wsize * thr);
+    float *p = uf_ws_get(ws, nph + nparts + plan_floats(&t, t.ntap, nq, nv), e);
+    if (!p)
         return -1;
+    float *parts = p + nph;
+    plan pl;
+    plan_set(&t, nv, parts + nparts, &pl);
+    if (d->stride == 2)
+        phases(d, x, p);
+    const float *src = d->stride == 2 ? p : x;
     memset(parts, 0, sizeof(float) * wsize * thr);
     /* chunks whose dy and x rows (K + C rows) are about 1 MB, at least 64 vectors
      * (a register block's sums are reduced once per chunk), one per thread at most */
@@ -295,13 +448,13 @@ int uf_conv_direct_wgrad(const uf_conv_dims *d, const float *x, const float *dy,
 #pragma omp parallel for schedule(static) num_threads(thr) if (thr > 1)
     for (long ch = 0; ch < nch; ch++) {
         size_t v0 = (size_t)ch * per, v1 = v0 + per < nv ? v0 + per : nv;
-        wgrad_chunk(d, &pl, x, dy, parts + (size_t)uf_thread_id() * wsize, v0, v1);
+        wgrad_chunk(d->k, &pl, src, dy, parts + (size_t)uf_thread_id() * wsize, v0, v1);
     }
-    const int kk = d->ks * d->ks, nt = d->ntap;
-    for (int t = 0; t < thr; t++) /* the threads' partial sums, in a fixed order, onto the live taps */
+    const int kk = d->ks * d->ks, nt = t.ntap;
+    for (int th = 0; th < thr; th++) /* the threads' partial sums, in a fixed order, onto the live taps */
         for (size_t kq = 0; kq < wsize; kq++) {
             size_t k = kq / nq, c = kq % nq / nt;
-            dw[(k * d->c + c) * kk + d->tap[kq % nt]] += parts[t * wsize + kq];
+            dw[(k * d->c + c) * kk + t.tap[kq % nt]] += parts[th * wsize + kq];
         }
     return 0;
 }
@@ -312,6 +465,13 @@ int uf_conv_direct_forward(const uf_conv_dims *d, const float *w, const float *x
                            uf_err *e)
 {
     (void)d, (void)w, (void)x, (void)y, (void)beta, (void)ws;
+    return uf_fail(e, "direct convolution needs an x86-64 build with AVX-512");
+}
+
+int uf_conv_direct_dgrad(const uf_conv_dims *d, const float *w, const float *dy, float *dx, int accumulate, uf_ws *ws,
+                         uf_err *e)
+{
+    (void)d, (void)w, (void)dy, (void)dx, (void)accumulate, (void)ws;
     return uf_fail(e, "direct convolution needs an x86-64 build with AVX-512");
 }
 

@@ -1,10 +1,11 @@
 /* The direct conv path (UOTFT_CONV=direct, engine/nn/conv_direct.c) against
- * the im2col + sgemm path on the same-size convs of the small ResNets and
- * ResNet-18 (and odd shapes: channel counts off the register blocks, a
- * non-square map, a 1 x 1 map with dead taps): output, weight gradient and
- * input gradient (overwritten and accumulated) to 1e-5 of the tensor's
- * largest magnitude; two runs of the direct path are bit-identical. Passes
- * with a note on a CPU without AVX-512F, where the direct path never runs. */
+ * the im2col + sgemm path on the same-size and stride-2 3x3 convs of the
+ * small ResNets and ResNet-18, and odd shapes (channel counts off the
+ * register blocks, non-square and odd maps, 1 x 1 maps with dead taps):
+ * output, weight gradient and input gradient (overwritten and accumulated)
+ * to 1e-5 of the tensor's largest magnitude; two runs of the direct path are
+ * bit-identical. Passes with a note on a CPU without AVX-512F, where the
+ * direct path never runs. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -69,11 +70,11 @@ static void same_bits(const char *what, const float *a, const float *b, size_t n
     }
 }
 
-static void test_shape(int n, int c, int h, int w, int k)
+static void test_shape(int n, int c, int h, int w, int k, int stride)
 {
     uf_conv_dims d;
-    uf_conv_dims_set(&d, n, c, h, w, k, 3, 1, 1);
-    size_t nx = (size_t)c * n * h * w, ny = (size_t)k * n * h * w, nw = (size_t)k * c * 9;
+    uf_conv_dims_set(&d, n, c, h, w, k, 3, stride, 1);
+    size_t nx = (size_t)c * n * h * w, ny = (size_t)k * n * d.ho * d.wo, nw = (size_t)k * c * 9;
     float *x = random_floats(nx, 1), *wt = random_floats(nw, 2), *dy = random_floats(ny, 3);
     out ref, a, b;
     unsetenv("UOTFT_CONV");
@@ -83,7 +84,7 @@ static void test_shape(int n, int c, int h, int w, int k)
     run(&d, wt, x, dy, &a);
     run(&d, wt, x, dy, &b);
     char name[128];
-    snprintf(name, sizeof name, "n %d, c %d, %d x %d, k %d", n, c, h, w, k);
+    snprintf(name, sizeof name, "n %d, c %d, %d x %d, k %d, stride %d", n, c, h, w, k, stride);
     fprintf(stderr, "%s\n", name);
     close_to(name, a.y, ref.y, ny);
     close_to(name, a.dw, ref.dw, nw);
@@ -106,20 +107,31 @@ int main(void)
         fprintf(stderr, "no AVX-512F here: the direct path is off, nothing to compare\n");
         return 0;
     }
-    /* small:16,32,64,128 at 28 x 28 (stem, stages 1-4), batch 4 */
-    test_shape(4, 3, 28, 28, 16);
-    test_shape(4, 16, 28, 28, 16);
-    test_shape(4, 32, 14, 14, 32);
-    test_shape(4, 64, 7, 7, 64);
-    test_shape(4, 128, 4, 4, 128);
-    /* ResNet-18: stages 1-4 at 56, 28, 14, 7; stage 4 at 32 x 32 input (1 x 1 map, one live tap) */
-    test_shape(1, 64, 56, 56, 64);
-    test_shape(2, 128, 28, 28, 128);
-    test_shape(2, 256, 14, 14, 256);
-    test_shape(2, 512, 7, 7, 512);
-    test_shape(4, 512, 1, 1, 512);
-    /* off the register blocks: channels, a non-square map, one image */
-    test_shape(1, 5, 9, 11, 13);
-    test_shape(3, 7, 2, 3, 9);
+    /* small:16,32,64,128 at 28 x 28 (stem, stages 1-4 and their stride-2 first convs), batch 4 */
+    test_shape(4, 3, 28, 28, 16, 1);
+    test_shape(4, 16, 28, 28, 16, 1);
+    test_shape(4, 16, 28, 28, 32, 2);
+    test_shape(4, 32, 14, 14, 32, 1);
+    test_shape(4, 32, 14, 14, 64, 2);
+    test_shape(4, 64, 7, 7, 64, 1);
+    test_shape(4, 64, 7, 7, 128, 2);
+    test_shape(4, 128, 4, 4, 128, 1);
+    /* ResNet-18: stages 1-4 at 56, 28, 14, 7 and the stride-2 convs into them; at 32 x 32 input
+     * stage 4 has 1 x 1 maps (one live tap) */
+    test_shape(1, 64, 56, 56, 64, 1);
+    test_shape(1, 64, 56, 56, 128, 2);
+    test_shape(2, 128, 28, 28, 128, 1);
+    test_shape(2, 128, 28, 28, 256, 2);
+    test_shape(2, 256, 14, 14, 256, 1);
+    test_shape(2, 256, 14, 14, 512, 2);
+    test_shape(2, 512, 7, 7, 512, 1);
+    test_shape(4, 256, 2, 2, 512, 2);
+    test_shape(4, 512, 1, 1, 512, 1);
+    /* off the register blocks: channels, non-square and odd maps, one image */
+    test_shape(1, 5, 9, 11, 13, 1);
+    test_shape(1, 5, 9, 11, 13, 2);
+    test_shape(3, 7, 2, 3, 9, 1);
+    test_shape(3, 7, 3, 2, 9, 2);
+    test_shape(2, 4, 1, 1, 3, 2);
     CHECK_DONE();
 }
