@@ -252,40 +252,45 @@ static void run_gemm(int k, const plan *pl, const float *wp, const float *x, flo
 
 /* ---- stride-2 phases ---- */
 
-// x: (C, N, H, W) -> ph: (4, C, N, Ho, Wo), plane 2a + b holding x[., ., 2 h + a, 2 w + b], zero past the map
-static void phases(const uf_conv_dims *d, const float *x, float *ph)
+/* One image plane and one phase (a, b): the phase's rows and columns of
+ * x: (H, W) <-> ph: (Ho, Wo), zero past the map; to_phase picks the direction,
+ * add the accumulation into x. */
+static void phase_plane(const uf_conv_dims *d, int a, int b, float *x, float *ph, int to_phase, int add)
 {
-    const size_t cp = (size_t)d->c * d->n * d->ho * d->wo;
-#pragma omp parallel for schedule(static) if (4 * cp > UF_PAR_MIN)
-    for (int c = 0; c < d->c; c++)
-        for (int n = 0; n < d->n; n++)
-            for (int a = 0; a < 4; a++) {
-                const float *xi = x + ((size_t)c * d->n + n) * d->h * d->w;
-                float *o = ph + a * cp + ((size_t)c * d->n + n) * d->ho * d->wo;
-                for (int r = 0; r < d->ho; r++)
-                    for (int s = 0; s < d->wo; s++) {
-                        int i = 2 * r + a / 2, j = 2 * s + a % 2;
-                        *o++ = i < d->h && j < d->w ? xi[i * d->w + j] : 0.0f;
-                    }
-            }
+    const int rows = (d->h - a + 1) / 2, cols = (d->w - b + 1) / 2; /* rows 2r + a < H, columns 2s + b < W */
+    for (int r = 0; r < d->ho; r++, ph += d->wo) {
+        float *xr = x + (size_t)(2 * r + a) * d->w + b;
+        if (r >= rows) {
+            if (to_phase)
+                memset(ph, 0, sizeof(float) * (size_t)d->wo);
+            continue;
+        }
+        if (to_phase) {
+            for (int s = 0; s < cols; s++)
+                ph[s] = xr[2 * s];
+            for (int s = cols; s < d->wo; s++)
+                ph[s] = 0;
+        } else if (add) {
+            for (int s = 0; s < cols; s++)
+                xr[2 * s] += ph[s];
+        } else {
+            for (int s = 0; s < cols; s++)
+                xr[2 * s] = ph[s];
+        }
+    }
 }
 
-// ph: (4, C, N, Ho, Wo) -> dx: (C, N, H, W), overwritten or added to (every entry lies in one phase)
-static void unphases(const uf_conv_dims *d, const float *ph, float *dx, int accumulate)
+/* x: (C, N, H, W) <-> ph: (4, C, N, Ho, Wo), plane 2a + b holding x[., ., 2 h + a, 2 w + b], zero past the
+ * map; from the phases every entry of x lies in one of them, so it is overwritten or (add) added to */
+static void phases(const uf_conv_dims *d, float *x, float *ph, int to_phase, int add)
 {
-    const size_t cp = (size_t)d->c * d->n * d->ho * d->wo;
+    const size_t cp = (size_t)d->c * d->n * d->ho * d->wo, hw = (size_t)d->h * d->w, ohw = (size_t)d->ho * d->wo;
 #pragma omp parallel for schedule(static) if (4 * cp > UF_PAR_MIN)
     for (int c = 0; c < d->c; c++)
         for (int n = 0; n < d->n; n++)
             for (int a = 0; a < 4; a++) {
-                float *xi = dx + ((size_t)c * d->n + n) * d->h * d->w;
-                const float *o = ph + a * cp + ((size_t)c * d->n + n) * d->ho * d->wo;
-                for (int r = 0; r < d->ho; r++)
-                    for (int s = 0; s < d->wo; s++, o++) {
-                        int i = 2 * r + a / 2, j = 2 * s + a % 2;
-                        if (i < d->h && j < d->w)
-                            xi[i * d->w + j] = accumulate ? xi[i * d->w + j] + *o : *o;
-                    }
+                size_t plane = (size_t)c * d->n + n;
+                phase_plane(d, a / 2, a % 2, x + plane * hw, ph + a * cp + plane * ohw, to_phase, add);
             }
 }
 
@@ -325,7 +330,7 @@ int uf_conv_direct_forward(const uf_conv_dims *d, const float *w, const float *x
     const size_t P = (size_t)t.n * t.h * t.w;
     plan_set(&t, (P + NP - 1) / NP * NV, r.plan, &pl);
     if (d->stride == 2)
-        phases(d, x, r.ph);
+        phases(d, (float *)x, r.ph, 1, 0); /* x is only read */
     run_gemm(d->k, &pl, r.wp, d->stride == 2 ? r.ph : x, y, beta);
     return 0;
 }
@@ -357,7 +362,7 @@ int uf_conv_direct_dgrad(const uf_conv_dims *d, const float *w, const float *dy,
             run_gemm(d->c, &pl, r.wp, dy, dx, accumulate ? 1.0f : 0.0f);
     }
     if (d->stride == 2)
-        unphases(d, r.ph, dx, accumulate);
+        phases(d, dx, r.ph, 0, accumulate);
     return 0;
 }
 
@@ -436,7 +441,7 @@ int uf_conv_direct_wgrad(const uf_conv_dims *d, const float *x, const float *dy,
     plan pl;
     plan_set(&t, nv, parts + nparts, &pl);
     if (d->stride == 2)
-        phases(d, x, p);
+        phases(d, (float *)x, p, 1, 0); /* x is only read */
     const float *src = d->stride == 2 ? p : x;
     memset(parts, 0, sizeof(float) * wsize * thr);
     /* chunks whose dy and x rows (K + C rows) are about 1 MB, at least 64 vectors
@@ -450,12 +455,14 @@ int uf_conv_direct_wgrad(const uf_conv_dims *d, const float *x, const float *dy,
         size_t v0 = (size_t)ch * per, v1 = v0 + per < nv ? v0 + per : nv;
         wgrad_chunk(d->k, &pl, src, dy, parts + (size_t)uf_thread_id() * wsize, v0, v1);
     }
+    for (int th = 1; th < thr; th++) /* the threads' partial sums, in a fixed order */
+#pragma omp simd
+        for (size_t kq = 0; kq < wsize; kq++)
+            parts[kq] += parts[th * wsize + kq];
     const int kk = d->ks * d->ks, nt = t.ntap;
-    for (int th = 0; th < thr; th++) /* the threads' partial sums, in a fixed order, onto the live taps */
-        for (size_t kq = 0; kq < wsize; kq++) {
-            size_t k = kq / nq, c = kq % nq / nt;
-            dw[(k * d->c + c) * kk + t.tap[kq % nt]] += parts[th * wsize + kq];
-        }
+    for (size_t kc = 0; kc < (size_t)d->k * d->c; kc++) /* onto the live taps */
+        for (int l = 0; l < nt; l++)
+            dw[kc * kk + t.tap[l]] += parts[kc * nt + l];
     return 0;
 }
 
