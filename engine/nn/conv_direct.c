@@ -17,10 +17,13 @@
 #define HAVE_AVX512_BUILD 0
 #endif
 
-/* same-size stride-1 convs, and 3x3 stride-2 pad-1 convs (through their input's four phases) */
+/* same-size stride-1 convs; stride-2 convs of kernel size 3 or more whose output
+ * grid holds each input phase (row and column parity) whole: Ho >= ceil(H/2) */
 static int direct_shape(const uf_conv_dims *d)
 {
-    return (d->stride == 1 && d->ho == d->h && d->wo == d->w) || (d->stride == 2 && d->ks == 3 && d->pad == 1);
+    if (d->stride == 1)
+        return d->ho == d->h && d->wo == d->w;
+    return d->stride == 2 && d->ks >= 3 && 2 * d->ho >= d->h && 2 * d->wo >= d->w;
 }
 
 int uf_conv_direct_ok(const uf_conv_dims *d)
@@ -57,7 +60,7 @@ typedef struct tapset {
 } tapset;
 
 /* The forward's taps on the output grid; for stride 2, tap (i, j) reads
- * input row 2 oh + i - 1 = 2 (oh + di) + a: phase plane 2a + b, shifted by (di, dj). */
+ * input row 2 oh + i - pad = 2 (oh + di) + a: phase plane 2a + b, shifted by (di, dj). */
 static void fwd_taps(const uf_conv_dims *d, tapset *t)
 {
     *t = (tapset){.n = d->n, .h = d->ho, .w = d->wo, .c = d->c, .ntap = d->ntap};

@@ -1,13 +1,14 @@
 /* Direct convolution with AVX-512 for same-size stride-1 convs (the 3x3 convs
- * of a ResNet that keep the map's size) and 3x3 stride-2 pad-1 convs (their
- * input split into its four phases, row and column parity), on the engine's
- * (C, N, H, W) activations: an implicit GEMM that reads each tap's shifted
- * input straight from the activation through per-tap padding bit masks, so
- * there is no im2col copy and no GEMM packing of the activations. Selected at
- * run time with UOTFT_CONV=direct on a CPU with AVX-512F; otherwise (and for
- * every other conv) the im2col + OpenBLAS path runs. Results for a given
- * thread count are bit-identical run to run; they differ from the im2col
- * path's by float rounding only. */
+ * of a ResNet that keep the map's size) and stride-2 convs of kernel size 3 or
+ * more (the 3x3 ones and the 7x7 stem; their input split into its four
+ * phases, row and column parity), on the engine's (C, N, H, W) activations:
+ * an implicit GEMM that reads each tap's shifted input straight from the
+ * activation through per-tap padding bit masks, so there is no im2col copy
+ * and no GEMM packing of the activations. Selected at run time with
+ * UOTFT_CONV=direct on a CPU with AVX-512F; otherwise (and for every other
+ * conv) the im2col + OpenBLAS path runs. Results for a given thread count are
+ * bit-identical run to run; they differ from the im2col path's by float
+ * rounding only. */
 #ifndef UF_NN_CONV_DIRECT_H
 #define UF_NN_CONV_DIRECT_H
 

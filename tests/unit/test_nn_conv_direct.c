@@ -1,6 +1,6 @@
 /* The direct conv path (UOTFT_CONV=direct, engine/nn/conv_direct.c) against
  * the im2col + sgemm path on the same-size and stride-2 3x3 convs of the
- * small ResNets and ResNet-18, and odd shapes (channel counts off the
+ * small ResNets and ResNet-18, its 7x7 stride-2 stem, and odd shapes (channel counts off the
  * register blocks, non-square and odd maps, 1 x 1 maps with dead taps):
  * output, weight gradient and input gradient (overwritten and accumulated)
  * to 1e-5 of the tensor's largest magnitude; two runs of the direct path are
@@ -70,11 +70,11 @@ static void same_bits(const char *what, const float *a, const float *b, size_t n
     }
 }
 
-static void test_shape(int n, int c, int h, int w, int k, int stride)
+static void test_conv(int n, int c, int h, int w, int k, int ks, int stride, int pad)
 {
     uf_conv_dims d;
-    uf_conv_dims_set(&d, n, c, h, w, k, 3, stride, 1);
-    size_t nx = (size_t)c * n * h * w, ny = (size_t)k * n * d.ho * d.wo, nw = (size_t)k * c * 9;
+    uf_conv_dims_set(&d, n, c, h, w, k, ks, stride, pad);
+    size_t nx = (size_t)c * n * h * w, ny = (size_t)k * n * d.ho * d.wo, nw = (size_t)k * c * ks * ks;
     float *x = random_floats(nx, 1), *wt = random_floats(nw, 2), *dy = random_floats(ny, 3);
     out ref, a, b;
     unsetenv("UOTFT_CONV");
@@ -84,7 +84,7 @@ static void test_shape(int n, int c, int h, int w, int k, int stride)
     run(&d, wt, x, dy, &a);
     run(&d, wt, x, dy, &b);
     char name[128];
-    snprintf(name, sizeof name, "n %d, c %d, %d x %d, k %d, stride %d", n, c, h, w, k, stride);
+    snprintf(name, sizeof name, "n %d, c %d, %d x %d, k %d, %d x %d, stride %d", n, c, h, w, k, ks, ks, stride);
     fprintf(stderr, "%s\n", name);
     close_to(name, a.y, ref.y, ny);
     close_to(name, a.dw, ref.dw, nw);
@@ -97,6 +97,8 @@ static void test_shape(int n, int c, int h, int w, int k, int stride)
     free_out(&ref), free_out(&a), free_out(&b);
     free(x), free(wt), free(dy);
 }
+
+static void test_shape(int n, int c, int h, int w, int k, int stride) { test_conv(n, c, h, w, k, 3, stride, 1); }
 
 int main(void)
 {
@@ -133,5 +135,8 @@ int main(void)
     test_shape(3, 7, 2, 3, 9, 1);
     test_shape(3, 7, 3, 2, 9, 2);
     test_shape(2, 4, 1, 1, 3, 2);
+    /* ResNet-18's 7x7 stride-2 stem at 64 and at odd sizes */
+    test_conv(2, 3, 64, 64, 64, 7, 2, 3);
+    test_conv(2, 3, 13, 10, 16, 7, 2, 3);
     CHECK_DONE();
 }
