@@ -23,6 +23,8 @@ endforeach()
 # finite differences; checkpoints (resume bit-identical, corrupt files)
 uf_unit_test(test_nn_gradcheck)
 uf_unit_test(test_nn_ckpt)
+# the direct conv path (UOTFT_CONV=direct) against im2col + sgemm, forward and backward; bit-identical reruns
+uf_unit_test(test_nn_conv_direct)
 
 # every layer against torch
 nn_ref(layers nn_layers.py)

@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* setenv, popen */
 /* uotft bench train|infer: ResNet training steps or inference against
  * PyTorch on the same setting and thread count, in the same run, with the
  * OpenBLAS sgemm peak measured alongside. */
@@ -17,7 +18,7 @@
 
 static const char *const help =
     "usage: uotft bench train|infer [--arch A] [--size S] [--batch B] [--steps N] [--threads N]\n"
-    "                               [--no-torch] [--python PY] [--torch-script F]\n"
+    "                               [--conv im2col|direct|both] [--no-torch] [--python PY] [--torch-script F]\n"
     "\n"
     "train: forward (BatchNorm in train mode), cross-entropy on a 1000-class head, backward\n"
     "and an SGD step (momentum 0.9, Nesterov, weight decay 1e-4) on random images;\n"
@@ -29,16 +30,19 @@ static const char *const help =
     "the same setting and thread count, in NCHW and channels_last, and prints the ratio to\n"
     "the faster. Timings on a shared machine are noisy; there, set OMP_WAIT_POLICY=passive\n"
     "(both sides inherit it): spinning OpenMP threads otherwise steal the busy core.\n"
-    "bench/nn_speed_table.sh prints the four rows of the speed table.\n";
+    "--conv sets UOTFT_CONV (engine/nn/conv_direct.h) for our side; both times im2col, then\n"
+    "direct, and prints a row for each (last column: the path). Default: UOTFT_CONV as set.\n"
+    "bench/nn_speed_table.sh prints the rows of the speed table.\n";
 
-enum { O_ARCH = 256, O_SIZE, O_BATCH, O_STEPS, O_THREADS, O_NOTORCH, O_PY, O_SCRIPT, O_HELP };
+enum { O_ARCH = 256, O_SIZE, O_BATCH, O_STEPS, O_THREADS, O_NOTORCH, O_PY, O_SCRIPT, O_CONV, O_HELP };
 
 static const struct option opts[] = {
     {"arch", required_argument, 0, O_ARCH},       {"size", required_argument, 0, O_SIZE},
     {"batch", required_argument, 0, O_BATCH},     {"steps", required_argument, 0, O_STEPS},
     {"threads", required_argument, 0, O_THREADS}, {"no-torch", no_argument, 0, O_NOTORCH},
     {"python", required_argument, 0, O_PY},       {"torch-script", required_argument, 0, O_SCRIPT},
-    {"help", no_argument, 0, O_HELP},             {0, 0, 0, 0},
+    {"conv", required_argument, 0, O_CONV},       {"help", no_argument, 0, O_HELP},
+    {0, 0, 0, 0},
 };
 
 /* GFLOP/s of a 2048^3 sgemm, best of 3. */
@@ -99,6 +103,24 @@ static int time_ours(uf_model *m, int train, int batch, int size, int steps, dou
     return rc;
 }
 
+/* images/s and GFLOP/s of our side on a fresh model */
+static int time_path(const char *arch_name, int train, int batch, int size, int steps, double *ips,
+                     double *gflops, uf_err *e)
+{
+    uf_arch a;
+    uf_model m;
+    uf_head_spec head = {"fc", 1000, UF_HEAD_LINEAR};
+    if (uf_arch_parse(arch_name, &a, e) || uf_model_create(&m, &a, &head, 1, e))
+        return -1;
+    uf_model_init_weights(&m, 1);
+    double sec = 0;
+    int rc = time_ours(&m, train, batch, size, steps, &sec, e);
+    *gflops = uf_model_flops(&m, train) / sec / 1e9;
+    *ips = batch / sec;
+    uf_model_free(&m);
+    return rc;
+}
+
 /* images/s of torch in NCHW and channels_last (NAN when it did not run) */
 static void time_torch(const char *python, const char *script, const char *mode, const char *arch, int size,
                        int batch, int steps, double ips[2])
@@ -126,6 +148,7 @@ int bench_nn(int argc, char **argv)
     const char *mode = argv[0], *arch_name = "resnet18", *python = "/usr/bin/python3";
     const char *script = UOTFT_SOURCE_DIR "/bench/torch_resnet.py";
     long size = 224, batch = 64, steps = 3, threads = 0;
+    const char *conv = NULL;
     int torch = 1, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -138,38 +161,46 @@ int bench_nn(int argc, char **argv)
         case O_NOTORCH: torch = 0; break;
         case O_PY: python = optarg; break;
         case O_SCRIPT: script = optarg; break;
+        case O_CONV: conv = optarg; break;
         case O_HELP: fputs(help, stdout); return 0;
         default: return cli_usage_error(cmd, "unrecognised option");
         }
     }
     if (optind < argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    static const char *const paths[] = {"im2col", "direct"};
+    int p0 = 0, p1 = -1; /* the paths to time, [p0, p1]; none: UOTFT_CONV as set */
+    if (conv && strcmp(conv, "both") == 0)
+        p1 = 1;
+    else if (conv && (strcmp(conv, "im2col") == 0 || strcmp(conv, "direct") == 0))
+        p0 = p1 = strcmp(conv, "direct") == 0;
+    else if (conv)
+        return cli_usage_error(cmd, "--conv must be im2col, direct or both, not '%s'", conv);
     cli_set_threads(threads);
     const int train = strcmp(mode, "train") == 0;
-    uf_err e;
-    uf_arch a;
-    uf_model m;
-    uf_head_spec head = {"fc", 1000, UF_HEAD_LINEAR};
-    if (uf_arch_parse(arch_name, &a, &e) || uf_model_create(&m, &a, &head, 1, &e))
-        return cli_error(cmd, &e);
-    uf_model_init_weights(&m, 1);
-    double peak = sgemm_peak(), sec = 0;
-    if (time_ours(&m, train, (int)batch, (int)size, (int)steps, &sec, &e)) {
-        uf_model_free(&m);
-        return cli_error(cmd, &e);
+    const char *env = getenv("UOTFT_CONV");
+    const char *label = env && strcmp(env, "direct") == 0 ? "direct" : "im2col";
+    double peak = sgemm_peak(), ips[2], gflops[2];
+    int n = p1 < 0 ? 1 : p1 - p0 + 1;
+    for (int k = 0; k < n; k++) {
+        if (p1 >= 0)
+            setenv("UOTFT_CONV", paths[p0 + k], 1);
+        uf_err e;
+        if (time_path(arch_name, train, (int)batch, (int)size, (int)steps, &ips[k], &gflops[k], &e))
+            return cli_error(cmd, &e);
     }
-    double gflops = uf_model_flops(&m, train) / sec / 1e9, ips = batch / sec;
-    uf_model_free(&m);
     double tips[2] = {NAN, NAN};
     if (torch)
         time_torch(python, script, mode, arch_name, (int)size, (int)batch, (int)steps, tips);
     printf("# %s %s, %ld x %ld, batch %ld, %d threads, %ld steps after a warm-up; sgemm peak %.1f GFLOP/s\n", mode,
            arch_name, size, size, batch, uf_threads(), steps, peak);
-    printf("%-10s %-8s %6s %6s %12s %10s %8s %12s %14s %9s\n", "mode", "arch", "size", "batch", "uotft_img/s",
-           "GFLOP/s", "%peak", "torch_nchw", "torch_chlast", "speedup");
+    printf("%-10s %-8s %6s %6s %12s %10s %8s %12s %14s %9s %7s\n", "mode", "arch", "size", "batch", "uotft_img/s",
+           "GFLOP/s", "%peak", "torch_nchw", "torch_chlast", "speedup", "conv");
     double best = fmax(tips[0], tips[1]); /* NAN when torch did not run */
-    printf("%-10s %-8s %6ld %6ld %12.2f %10.1f %7.1f%% %12.2f %14.2f %8.2fx\n", mode, arch_name, size, batch, ips,
-           gflops, 100 * gflops / peak, tips[0], tips[1], ips / best);
+    for (int k = 0; k < n; k++)
+        printf("%-10s %-8s %6ld %6ld %12.2f %10.1f %7.1f%% %12.2f %14.2f %8.2fx %7s\n", mode, arch_name, size, batch,
+               ips[k], gflops[k], 100 * gflops[k] / peak, tips[0], tips[1], ips[k] / best,
+               p1 < 0 ? label : paths[p0 + k]);
     if (torch && isnan(best))
         printf("# PyTorch did not run: install python3-torch and python3-torchvision, or pass --no-torch\n");
     return 0;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_direct.h"
 #include "core/parallel.h"
 #include "par.h"
 
@@ -334,6 +335,8 @@ static int forward(const uf_conv_dims *d, const float *w, const float *x, float 
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->k, p, d->c, 1, w, d->c, x, p, beta, y, p);
         return 0;
     }
+    if (uf_conv_direct_ok(d))
+        return uf_conv_direct_forward(d, w, x, y, beta, ws, e);
     conv_ws c;
     if (carve(d, 0, 0, ws, &c, e))
         return -1;
@@ -410,6 +413,11 @@ int uf_conv_backward(const uf_conv_dims *d, const float *w, const float *x, cons
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d->c, p, d->k, 1, w, d->c, dy, p,
                         dx_accumulate ? 1 : 0, dx, p);
         return 0;
+    }
+    if (uf_conv_direct_ok(d)) {
+        if (uf_conv_direct_wgrad(d, x, dy, dw, ws, e))
+            return -1;
+        return dx ? uf_conv_direct_dgrad(d, w, dy, dx, dx_accumulate, ws, e) : 0;
     }
     /* the input gradient comes from col2im here, or as a conv of dy afterwards */
     const int as_conv = dx && same_size_s1(d) && 2 * d->pad == d->ks - 1;
