@@ -2,9 +2,9 @@
 
 usage: finetune_torch.py UOTFT WORLD FEATURES CKPT WORKDIR
 
-WORLD is the mini world, FEATURES the mini tier's prepared features (supervised/{pool,digits} class
+WORLD is the mini world, FEATURES the mini tier's prepared features (supervised/{pool,fashion} class
 means, supervised-kmeans/pool clusters), CKPT the committed supervised mini backbone. For each recipe
-(finetune, labelled, unlabelled, cotuning) `uotft finetune --dump` runs STEPS steps on mini-digits
+(finetune, labelled, unlabelled, cotuning) `uotft finetune --dump` runs STEPS steps on mini-fashion
 (source: mini-pool, top classes by `uotft select`; for unlabelled, top k-means clusters with --assign),
 with the learning-rate drop at 60% of the epochs inside those steps. The dumped model before step 1
 and the dumped joint batches are replayed in torch (SPEC section 4, written from the spec, not from
@@ -44,10 +44,15 @@ import torch.nn.functional as F
 
 from nn_models import arch_of, build
 
-STEPS, BATCH, SOURCE_BATCH, EPOCHS, SIZE = 20, 16, 16, 10, 28
+# fashion: 200 training images (20 per class), so 20 steps are under two epochs. On digits' 50 images
+# (6.7 epochs of the same images) the engine's float32 drift grew past torch's own from step 9 on
+# (loss 1.5e-4 from float64 at step 20, torch float32 2e-7): a regime where the parameter comparison
+# measures chaos, not the recipe, and which this check does not try to bound.
+TARGET = "fashion"
+STEPS, BATCH, SOURCE_BATCH, EPOCHS, SIZE = 20, 16, 16, 2, 28
 LR, WD, MULT = 0.001, 1e-4, 10.0
 # not the defaults (labelled and unlabelled 1, Co-Tuning 2.3), so a recipe that ignores --lambda shows
-LAMBDA = {"finetune": 0.0, "labelled": 0.7, "unlabelled": 0.6, "cotuning": 1.9}
+LAMBDA = {"finetune": 0.0, "labelled": 0.7, "unlabelled": 0.6, "cotuning": 0.5}
 LOSS_TOL = 1e-3
 uotft, world, features, ckpt, work = sys.argv[1:6]
 shutil.rmtree(work, ignore_errors=True)
@@ -75,15 +80,15 @@ def mset_labels(path):
 
 
 def select(folder, top, out):
-    """The first `top` pool classes (or k-means clusters) for digits by uot-cos on folder's class means."""
+    """The first `top` pool classes (or k-means clusters) for the target by uot-cos on folder's class means."""
     f = lambda name: os.path.join(features, folder, name)
     run("select", "--source-means", f("pool.means.npy"), "--source-counts", f("pool.counts.npy"),
-        "--target-means", f("digits.means.npy"), "--target-counts", f("digits.counts.npy"), "--method", "uot-cos",
+        "--target-means", f(TARGET + ".means.npy"), "--target-counts", f(TARGET + ".counts.npy"), "--method", "uot-cos",
         "--top", top, "--out", out)
     return np.loadtxt(out, skiprows=1, usecols=1, dtype=np.int64)
 
 
-train_labels = mset_labels(os.path.join(world, "digits-train.mset"))
+train_labels = mset_labels(os.path.join(world, TARGET + "-train.mset"))
 per_epoch = len(train_labels) // BATCH  # drop last
 milestones = [int(np.floor(f * EPOCHS + 0.5)) for f in (0.6, 0.8)]
 # the first drop must fall inside the replayed steps, after at least one step at the full rate
@@ -214,7 +219,7 @@ def check_relation(dump, out):
 
 def recipe_check(recipe):
     out, dump = os.path.join(work, recipe), os.path.join(work, recipe + "-dump")
-    run("finetune", "--recipe", recipe, "--backbone", ckpt, "--target", "mini-digits", "--target-root", world,
+    run("finetune", "--recipe", recipe, "--backbone", ckpt, "--target", "mini-" + TARGET, "--target-root", world,
         "--source-root", world, *source.get(recipe, []), "--size", SIZE, "--epochs", EPOCHS, "--batch", BATCH,
         "--source-batch", SOURCE_BATCH, "--lr", LR, "--wd", WD, "--head-lr-mult", MULT, "--lambda",
         LAMBDA[recipe], "--stop-after", STEPS, "--threads", 2, "--dump", dump, "--out", out, "--quiet")
