@@ -136,6 +136,8 @@ static void test_split(const uf_dataset *ds, const uf_rows *all)
     CHECK_OK(uf_rows_split(ds, all, 0.9, 1, &tr2, &va2, &e), e);
     counts(ds, &tr2, nt);
     CHECK(nt[4] == 1 && nt[2] == 1 && nt[0] == 1);
+    uf_rows_free(&tr3);
+    uf_rows_free(&va3);
     CHECK_FAILS(uf_rows_split(ds, all, 1.0, 1, &tr3, &va3, &e), e, "(0, 1)", "not 1");
     CHECK_FAILS(uf_rows_split(ds, all, 0, 1, &tr3, &va3, &e), e, "(0, 1)", "not 0");
     /* the validation part has one row of class b: no split of it */
@@ -188,6 +190,7 @@ static void test_longtail(void)
         small = n[cl] < small ? n[cl] : small;
     }
     CHECK(big == 20 && small == 2 && ascending_subset(&b, &d));
+    uf_rows_free(&b);
     CHECK_FAILS(uf_rows_longtail(&ds, &all, 0.5, 5, &b, &e), e, ">= 1", "0.5");
     d.n = 0;
     CHECK_FAILS(uf_rows_longtail(&ds, &d, 10, 5, &b, &e), e, "class 0 ('a')", "no row");
