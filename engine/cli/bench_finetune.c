@@ -42,22 +42,11 @@ static const struct option opts[] = {
 /* images/s of torch in NCHW and channels_last (NAN where it did not run) */
 static void time_torch(const char *python, const setting *s, int steps, double ips[2])
 {
-    char cmdline[4096], line[512];
-    ips[0] = ips[1] = NAN;
+    char cmdline[4096];
     snprintf(cmdline, sizeof cmdline, "OMP_NUM_THREADS=%d '%s' '%s' '%s' %d %d %d %d %d %d %d 2>&1", uf_threads(),
              python, UOTFT_SOURCE_DIR "/bench/torch_finetune.py", s->arch, s->size, s->batch, s->source_batch, s->kt,
              s->ks, steps, uf_threads());
-    FILE *f = popen(cmdline, "r");
-    while (f && fgets(line, sizeof line, f)) {
-        char layout[64];
-        double v;
-        if (sscanf(line, "%63s %lf", layout, &v) == 2 && (!strcmp(layout, "nchw") || !strcmp(layout, "channels_last")))
-            ips[strcmp(layout, "nchw") != 0] = v;
-        else
-            fprintf(stderr, "torch_finetune.py: %s", line);
-    }
-    if (f)
-        pclose(f);
+    cli_torch_layouts(cmdline, "torch_finetune.py", ips);
 }
 
 static int run_setting(const setting *s, long steps, int torch, const char *python)

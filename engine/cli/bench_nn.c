@@ -125,21 +125,10 @@ static int time_path(const char *arch_name, int train, int batch, int size, int 
 static void time_torch(const char *python, const char *script, const char *mode, const char *arch, int size,
                        int batch, int steps, double ips[2])
 {
-    char cmdline[4096], line[512];
-    ips[0] = ips[1] = NAN;
+    char cmdline[4096];
     snprintf(cmdline, sizeof cmdline, "OMP_NUM_THREADS=%d '%s' '%s' %s %s %d %d %d %d 2>&1", uf_threads(), python,
              script, mode, arch, size, batch, steps, uf_threads());
-    FILE *f = popen(cmdline, "r");
-    while (f && fgets(line, sizeof line, f)) {
-        char layout[64];
-        double v;
-        if (sscanf(line, "%63s %lf", layout, &v) == 2 && (!strcmp(layout, "nchw") || !strcmp(layout, "channels_last")))
-            ips[strcmp(layout, "nchw") != 0] = v;
-        else
-            fprintf(stderr, "torch_resnet.py: %s", line);
-    }
-    if (f)
-        pclose(f);
+    cli_torch_layouts(cmdline, "torch_resnet.py", ips);
 }
 
 int bench_nn(int argc, char **argv)

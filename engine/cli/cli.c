@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/parallel.h"
 
@@ -59,4 +60,21 @@ void cli_set_threads(long n)
         n = env ? strtol(env, NULL, 10) : 0;
     }
     uf_set_threads((int)n);
+}
+
+void cli_torch_layouts(const char *cmdline, const char *script, double ips[2])
+{
+    char line[512];
+    ips[0] = ips[1] = NAN;
+    FILE *f = popen(cmdline, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        char layout[64];
+        double v;
+        if (sscanf(line, "%63s %lf", layout, &v) == 2 && (!strcmp(layout, "nchw") || !strcmp(layout, "channels_last")))
+            ips[strcmp(layout, "nchw") != 0] = v;
+        else
+            fprintf(stderr, "%s: %s", script, line);
+    }
+    if (f)
+        pclose(f);
 }

@@ -39,4 +39,9 @@ int cli_double(const char *cmd, const char *opt, const char *s, double *out);
 /* Threads: --threads N, else $UOTFT_THREADS, else every core. */
 void cli_set_threads(long n);
 
+/* Runs a benchmark's PyTorch side (cmdline, under popen) and reads its "nchw <images/s>" and
+ * "channels_last <images/s>" lines into ips[0] and ips[1] (NAN where absent); other lines go to
+ * stderr prefixed with `script`. */
+void cli_torch_layouts(const char *cmdline, const char *script, double ips[2]);
+
 #endif
