@@ -160,6 +160,14 @@ const char *uf_manifest_raw(const uf_manifest *m, const char *section, const cha
     return kv ? kv->value : NULL;
 }
 
+int uf_manifest_axis(const uf_manifest *m, const char *name)
+{
+    for (int a = 0; a < m->naxes; a++)
+        if (strcmp(m->axes[a].name, name) == 0)
+            return a;
+    return -1;
+}
+
 const char *uf_manifest_meta(const uf_manifest *m, const char *key, const char *def)
 {
     const char *v = uf_manifest_raw(m, "experiment", key);

@@ -55,6 +55,8 @@ void uf_manifest_free(uf_manifest *m);
 int uf_manifest_set(uf_manifest *m, const char *assignment, uf_err *e);
 /* Raw value of section/key, or NULL. */
 const char *uf_manifest_raw(const uf_manifest *m, const char *section, const char *key);
+/* Index of the grid axis named `name` in m->axes, or -1. */
+int uf_manifest_axis(const uf_manifest *m, const char *name);
 /* [experiment] key, or def. */
 const char *uf_manifest_meta(const uf_manifest *m, const char *key, const char *def);
 /* Whether the manifest lists `tier` in [experiment] tiers. */

@@ -25,14 +25,6 @@ double uf_paper_value(const uf_manifest *m, const int *coords)
     return v ? atof(v) : NAN;
 }
 
-static int axis_index(const uf_manifest *m, const char *name)
-{
-    for (int a = 0; a < m->naxes; a++)
-        if (strcmp(m->axes[a].name, name) == 0)
-            return a;
-    return -1;
-}
-
 /* Table row of the given metric whose axis values equal coords (all axes), or -1. */
 static int find_row(const uf_run_ctx *ctx, const int *coords, const char *metric)
 {
@@ -56,7 +48,8 @@ int uf_report_pivot(const uf_run_ctx *ctx, FILE *md, uf_err *e)
     const uf_manifest *m = ctx->m;
     const uf_table *t = &ctx->table;
     const char *metric = uf_manifest_meta(m, "metric", "recall");
-    int ra = axis_index(m, uf_manifest_meta(m, "rows", "")), ca = axis_index(m, uf_manifest_meta(m, "cols", ""));
+    int ra = uf_manifest_axis(m, uf_manifest_meta(m, "rows", ""));
+    int ca = uf_manifest_axis(m, uf_manifest_meta(m, "cols", ""));
     if (ra < 0 || ca < 0 || ra == ca)
         return uf_fail(e, "%s: [experiment] rows and cols must name two different grid axes", m->path);
     int cv = 2 + m->naxes, cp = 3 + m->naxes, cd = 4 + m->naxes;
