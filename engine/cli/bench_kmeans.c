@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/alloc.h"
 #include "core/parallel.h"
 #include "core/rng.h"
 #include "features/kmeans.h"
@@ -81,12 +82,11 @@ int bench_kmeans(int argc, char **argv)
     if (k > n)
         return cli_usage_error(cmd, "--k %ld exceeds --n %ld", k, n);
     cli_set_threads(threads);
-    float *X = malloc(sizeof(float) * (size_t)n * d), *C = malloc(sizeof(float) * (size_t)k * d);
-    int32_t *A = malloc(sizeof(int32_t) * (size_t)n);
-    if (!X || !C || !A) {
-        fprintf(stderr, "uotft %s: out of memory\n", cmd);
-        return 1;
-    }
+    uf_err e;
+    float *X = uf_calloc((size_t)n * d, sizeof(float), &e), *C = uf_calloc((size_t)k * d, sizeof(float), &e);
+    int32_t *A = uf_calloc((size_t)n, sizeof(int32_t), &e);
+    if (!X || !C || !A)
+        return cli_error(cmd, &e);
     make_data(X, (int)n, (int)d, (int)k);
     uf_kmeans_params p;
     uf_kmeans_defaults(&p);
@@ -94,7 +94,6 @@ int bench_kmeans(int argc, char **argv)
     p.iters = (int)iters;
     p.init = UF_KMEANS_RANDOM;
     uf_kmeans_info info;
-    uf_err e;
     double t0 = uf_now();
     if (uf_kmeans(X, (int)n, (int)d, &p, C, A, &info, &e))
         return cli_error(cmd, &e);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/alloc.h"
 #include "core/fileio.h"
 #include "data/dataset.h"
 #include "data/image.h"
@@ -67,25 +68,10 @@ static int do_show(const uf_dataset *ds, long index, const char *out)
     return 0;
 }
 
-static int do_stats(const char *name, const char *root, const char *split, long seed)
+/* The per-class table of the listed splits (have[s]), counted into count[s]. */
+static void print_stats(const uf_dataset ds[2], const int have[2], long *const count[2])
 {
-    uf_dataset ds[2];
-    static const char *const splits[] = {"train", "test"};
-    int have[2] = {0, 0};
-    uf_err e;
-    for (int s = 0; s < 2; s++) {
-        if (split && strcmp(split, splits[s]) != 0)
-            continue;
-        if (uf_dataset_list(&ds[s], name, root, splits[s], (uint64_t)seed, &e)) {
-            for (int k = 0; k < s; k++)
-                if (have[k])
-                    uf_dataset_free(&ds[k]);
-            return cli_error("data stats", &e);
-        }
-        have[s] = 1;
-    }
     const uf_dataset *ref = have[0] ? &ds[0] : &ds[1];
-    long *count[2] = {calloc((size_t)ref->nclasses, sizeof(long)), calloc((size_t)ref->nclasses, sizeof(long))};
     for (int s = 0; s < 2; s++)
         for (int i = 0; have[s] && i < ds[s].n; i++)
             if (ds[s].label[i] < ref->nclasses)
@@ -103,12 +89,36 @@ static int do_stats(const char *name, const char *root, const char *split, long 
         if (have[s])
             printf("\t%d", ds[s].n);
     printf("\n");
+}
+
+static int do_stats(const char *name, const char *root, const char *split, long seed)
+{
+    uf_dataset ds[2];
+    static const char *const splits[] = {"train", "test"};
+    int have[2] = {0, 0};
+    uf_err e;
+    for (int s = 0; s < 2; s++) {
+        if (split && strcmp(split, splits[s]) != 0)
+            continue;
+        if (uf_dataset_list(&ds[s], name, root, splits[s], (uint64_t)seed, &e)) {
+            for (int k = 0; k < s; k++)
+                if (have[k])
+                    uf_dataset_free(&ds[k]);
+            return cli_error("data stats", &e);
+        }
+        have[s] = 1;
+    }
+    size_t nc = (size_t)(have[0] ? &ds[0] : &ds[1])->nclasses;
+    long *count[2] = {uf_calloc(nc, sizeof(long), &e), uf_calloc(nc, sizeof(long), &e)};
+    int ok = count[0] && count[1];
+    if (ok)
+        print_stats(ds, have, count);
     for (int s = 0; s < 2; s++) {
         free(count[s]);
         if (have[s])
             uf_dataset_free(&ds[s]);
     }
-    return 0;
+    return ok ? 0 : cli_error("data stats", &e);
 }
 
 int cmd_data(int argc, char **argv)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/alloc.h"
 #include "io/npy.h"
 #include "nn/ckpt.h"
 #include "nn/weights.h"
@@ -104,10 +105,10 @@ static int run(uf_model *m, int head, const uf_array *x, long batch, const char 
     const size_t per = (size_t)3 * h * w;
     int64_t shape[2] = {n, dim};
     uf_array y;
-    float *xf = malloc(sizeof(float) * per * (size_t)(batch < n ? batch : n));
+    float *xf = uf_calloc(per * (size_t)(batch < n ? batch : n), sizeof(float), e);
     if (!xf || uf_array_alloc(&y, UF_F32, 2, shape, e)) {
         free(xf);
-        return xf ? -1 : uf_fail(e, "out of memory");
+        return -1;
     }
     int rc = 0;
     for (int i0 = 0; i0 < n && rc == 0; i0 += (int)batch) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/alloc.h"
 #include "core/parallel.h"
 #include "features/kmeans.h"
 #include "io/npy.h"
@@ -50,10 +51,10 @@ static int read_features(const char *path, float **X, int *n, int *d, uf_err *e)
         return uf_fail(e, "%s: expected a non-empty matrix (points x dims), found shape %s", path, s);
     }
     size_t count = uf_array_count(&a);
-    *X = malloc(sizeof(float) * count);
+    *X = uf_calloc(count, sizeof(float), e);
     if (!*X) {
         uf_array_free(&a);
-        return uf_fail(e, "%s: out of memory", path);
+        return -1;
     }
     for (size_t i = 0; i < count; i++)
         (*X)[i] = a.dtype == UF_F32 ? ((const float *)a.data)[i] : (float)uf_array_get(&a, i);
@@ -112,13 +113,11 @@ int cmd_kmeans(int argc, char **argv)
         free(X);
         return cli_usage_error(cmd, "--k %ld exceeds the %d points of %s", k, n, xp);
     }
-    C = malloc(sizeof(float) * (size_t)k * d);
-    A = malloc(sizeof(int32_t) * (size_t)n);
+    C = uf_calloc((size_t)k * d, sizeof(float), &e);
+    A = uf_calloc((size_t)n, sizeof(int32_t), &e);
     uf_kmeans_info info;
     double t0 = uf_now();
-    if (!C || !A) {
-        uf_fail(&e, "out of memory for %ld centroids of %d dims", k, d);
-    } else if (uf_kmeans(X, n, d, &p, C, A, &info, &e)) {
+    if (!C || !A || uf_kmeans(X, n, d, &p, C, A, &info, &e)) {
         uf_wrap(&e, "%s", xp);
     } else {
         double secs = uf_now() - t0;

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+
 static const struct {
     const char *descr;
     size_t size;
@@ -51,9 +53,9 @@ int uf_array_alloc(uf_array *a, uf_dtype t, int ndim, const int64_t *shape, uf_e
             return uf_fail(e, "array too large");
         n *= (size_t)shape[i];
     }
-    a->data = calloc(n ? n : 1, uf_dtype_size(t));
+    a->data = uf_calloc(n ? n : 1, uf_dtype_size(t), e);
     if (!a->data)
-        return uf_fail(e, "out of memory allocating %zu elements", n);
+        return -1;
     return 0;
 }
 

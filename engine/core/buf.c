@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+
 void uf_buf_put(uf_buf *b, const void *x, size_t n)
 {
     if (b->oom || n == 0)
@@ -11,7 +13,8 @@ void uf_buf_put(uf_buf *b, const void *x, size_t n)
         size_t cap = b->cap ? b->cap : 1 << 16;
         while (cap - b->n < n)
             cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
+        uf_err ignored; /* failure is reported once, through oom (buf.h) */
+        unsigned char *p = uf_realloc(b->p, cap, 1, &ignored);
         if (!p) {
             b->oom = 1;
             return;

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
+
 int uf_mkdirs(const char *dir, uf_err *e)
 {
     char buf[4096];
@@ -95,17 +97,17 @@ int uf_read_file(const char *path, char **buf, size_t *len, uf_err *e)
     if (!f)
         return uf_fail(e, "%s: cannot open: %s", path, strerror(errno));
     size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap + 1);
+    char *b = uf_alloc(cap + 1, e);
     for (;;) {
         if (!b) {
             fclose(f);
-            return uf_fail(e, "%s: out of memory", path);
+            return -1;
         }
         n += fread(b + n, 1, cap - n, f);
         if (n < cap)
             break;
         cap *= 2;
-        char *nb = realloc(b, cap + 1);
+        char *nb = uf_realloc(b, cap + 1, 1, e);
         if (!nb)
             free(b);
         b = nb;

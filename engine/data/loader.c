@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/rng.h"
 #include "transform.h"
 
@@ -146,18 +147,18 @@ int uf_loader_open(uf_loader **out, const uf_dataset *ds, const uf_loader_cfg *c
                            ds->n - 1);
     if (ds->kind == UF_DS_ARCHIVE && !ds->store_open) /* else every image would stream the archive */
         return uf_fail(e, "loader: %s: images not opened for random access (uf_dataset_open_images)", ds->name);
-    uf_loader *L = calloc(1, sizeof *L);
+    uf_loader *L = uf_calloc(1, sizeof *L, e);
     if (!L)
-        return uf_fail(e, "loader: out of memory");
+        return -1;
     L->ds = ds;
     L->cfg = *cfg;
     L->nitems = n;
     L->nbatch = (n + cfg->batch - 1) / cfg->batch;
-    L->order = malloc(sizeof *L->order * (size_t)n);
-    L->list = cfg->rows ? malloc(sizeof *L->list * (size_t)n) : NULL;
+    L->order = uf_calloc((size_t)n, sizeof *L->order, e);
+    L->list = cfg->rows ? uf_calloc((size_t)n, sizeof *L->list, e) : NULL;
     L->cfg.rows = L->list; /* the caller's array may go once the loader is open */
-    L->slots = calloc((size_t)cfg->prefetch + 1, sizeof *L->slots);
-    L->workers = calloc((size_t)cfg->threads, sizeof *L->workers);
+    L->slots = uf_calloc((size_t)cfg->prefetch + 1, sizeof *L->slots, e);
+    L->workers = uf_calloc((size_t)cfg->threads, sizeof *L->workers, e);
     size_t per = (size_t)3 * (size_t)cfg->size * (size_t)cfg->size;
     int ok = L->order && L->slots && L->workers && (L->list || !cfg->rows);
     if (L->list)
@@ -165,21 +166,22 @@ int uf_loader_open(uf_loader **out, const uf_dataset *ds, const uf_loader_cfg *c
     for (int i = 0; ok && i <= cfg->prefetch; i++) {
         slot *s = &L->slots[i];
         s->batch = -1;
-        s->b.x = malloc(sizeof(float) * per * (size_t)cfg->batch);
-        s->b.label = malloc(sizeof(int) * (size_t)cfg->batch);
-        s->b.row = malloc(sizeof(int) * (size_t)cfg->batch);
-        s->ok = malloc((size_t)cfg->batch);
+        s->b.x = uf_calloc(per * (size_t)cfg->batch, sizeof(float), e);
+        s->b.label = uf_calloc((size_t)cfg->batch, sizeof(int), e);
+        s->b.row = uf_calloc((size_t)cfg->batch, sizeof(int), e);
+        s->ok = uf_calloc((size_t)cfg->batch, sizeof *s->ok, e);
         ok = s->b.x && s->b.label && s->b.row && s->ok;
     }
     pthread_mutex_init(&L->mu, NULL);
     pthread_cond_init(&L->work, NULL);
     pthread_cond_init(&L->ready, NULL);
     L->next_item = n; /* idle until an epoch starts */
-    for (int t = 0; ok && t < cfg->threads; t++)
-        ok = pthread_create(&L->workers[t], NULL, worker, L) == 0 && ++L->nworkers;
-    if (!ok) {
+    int started = ok; /* a failed allocation has filled e already; a failed thread has not */
+    for (int t = 0; started && t < cfg->threads; t++)
+        started = pthread_create(&L->workers[t], NULL, worker, L) == 0 && ++L->nworkers;
+    if (!started) {
         uf_loader_close(L);
-        return uf_fail(e, "loader: out of memory or threads");
+        return ok ? uf_fail(e, "loader: cannot start its worker threads") : -1;
     }
     *out = L;
     return 0;

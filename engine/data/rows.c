@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/alloc.h"
 #include "core/rng.h"
 #include "core/tsv.h"
 
@@ -18,17 +19,17 @@ void uf_rows_free(uf_rows *r)
     r->n = 0;
 }
 
-static int *alloc_ints(int n)
+static int *alloc_ints(int n, uf_err *e)
 {
-    return malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+    return uf_calloc((size_t)(n > 0 ? n : 1), sizeof(int), e);
 }
 
 int uf_rows_all(const uf_dataset *ds, uf_rows *out, uf_err *e)
 {
-    out->row = alloc_ints(ds->n);
+    out->row = alloc_ints(ds->n, e);
     out->n = out->row ? ds->n : 0;
     if (!out->row)
-        return uf_fail(e, "%s: out of memory for a row list", ds->name);
+        return -1;
     for (int i = 0; i < ds->n; i++)
         out->row[i] = i;
     return 0;
@@ -41,10 +42,10 @@ static int rows_where(const char *mask, int n, char v, uf_rows *out, uf_err *e)
     int k = 0;
     for (int i = 0; i < n; i++)
         k += mask[i] == v;
-    out->row = alloc_ints(k);
+    out->row = alloc_ints(k, e);
     out->n = out->row ? k : 0;
     if (!out->row)
-        return uf_fail(e, "out of memory for a row list of %d rows", k);
+        return -1;
     k = 0;
     for (int i = 0; i < n; i++)
         if (mask[i] == v)
@@ -112,12 +113,11 @@ int uf_rows_select(const uf_dataset *ds, const int *assign, int nassign, int nun
         return uf_fail(e, "selection %s: %d cluster assignments for the %d rows of %s", tsv, nassign, ds->n, ds->name);
     if (!assign && nunits != ds->nclasses)
         return uf_fail(e, "selection %s: %d classes expected, but %s has %d", tsv, nunits, ds->name, ds->nclasses);
-    char *chosen = calloc((size_t)(nunits > 0 ? nunits : 1), 1), *mask = calloc((size_t)(ds->n > 0 ? ds->n : 1), 1);
+    char *chosen = uf_calloc((size_t)(nunits > 0 ? nunits : 1), 1, e);
+    char *mask = uf_calloc((size_t)(ds->n > 0 ? ds->n : 1), 1, e);
     int rc = -1;
-    if (!chosen || !mask)
-        uf_fail(e, "selection %s: out of memory", tsv);
-    else if (!read_selection(tsv, top, nunits, assign != NULL, chosen, e) &&
-             !mark_units(ds, assign, nunits, chosen, tsv, mask, e) && !rows_where(mask, ds->n, 1, out, e))
+    if (chosen && mask && !read_selection(tsv, top, nunits, assign != NULL, chosen, e) &&
+        !mark_units(ds, assign, nunits, chosen, tsv, mask, e) && !rows_where(mask, ds->n, 1, out, e))
         rc = out->n ? 0 : uf_fail(e, "selection %s: its %s have no rows in %s", tsv, assign ? "clusters" : "classes",
                                   ds->name);
     if (rc)
@@ -148,10 +148,10 @@ static int group_rows(const uf_dataset *ds, const uf_rows *in, groups *g, uf_err
             return uf_fail(e, "%s: not a row list (rows ascending in [0, %d)): position %d holds row %d", ds->name,
                            ds->n, i, in->row[i]);
     int C = ds->nclasses;
-    g->start = calloc((size_t)C + 2, sizeof *g->start);
-    g->row = alloc_ints(in->n);
+    g->start = uf_calloc((size_t)C + 2, sizeof *g->start, e);
+    g->row = alloc_ints(in->n, e);
     if (!g->start || !g->row)
-        return uf_fail(e, "%s: out of memory for a row list", ds->name);
+        return -1;
     /* counting sort, stable, so each class's rows stay ascending */
     for (int i = 0; i < in->n; i++)
         g->start[ds->label[in->row[i]] + 2]++;
@@ -188,14 +188,12 @@ static int sample(const uf_dataset *ds, const uf_rows *in, keep_fn f, const void
 {
     int C = ds->nclasses, rc = -1;
     groups g = {0};
-    int *count = alloc_ints(C), *keep = alloc_ints(C);
-    char *mask = calloc((size_t)(ds->n > 0 ? ds->n : 1), 1);
+    int *count = alloc_ints(C, e), *keep = alloc_ints(C, e);
+    char *mask = uf_calloc((size_t)(ds->n > 0 ? ds->n : 1), 1, e);
     *kept = (uf_rows){0};
     if (rest)
         *rest = (uf_rows){0};
-    if (!count || !keep || !mask)
-        uf_fail(e, "%s: out of memory for a row list", ds->name);
-    else if (!group_rows(ds, in, &g, e)) {
+    if (count && keep && mask && !group_rows(ds, in, &g, e)) {
         for (int c = 0; c < C; c++)
             count[c] = g.start[c + 1] - g.start[c];
         rc = f(ds, count, ctx, keep, e);
@@ -253,9 +251,9 @@ static int keep_longtail(const uf_dataset *ds, const int *count, const void *ctx
             return uf_fail(e, "%s long tail: class %d ('%s') has no row to draw from", ds->name, c, class_name(ds, c));
         nmax = count[c] < nmax ? count[c] : nmax;
     }
-    int *order = alloc_ints(C);
+    int *order = alloc_ints(C, e);
     if (!order)
-        return uf_fail(e, "%s: out of memory for a long tail", ds->name);
+        return -1;
     for (int c = 0; c < C; c++)
         order[c] = c;
     draw(order, C, C, t->seed, RNG_TAIL_ORDER, 0); /* the classes' ranks: a whole seeded shuffle */
@@ -300,9 +298,9 @@ int uf_rows_split(const uf_dataset *ds, const uf_rows *in, double frac, uint64_t
 
 int uf_rows_check_classes(const uf_dataset *ds, const uf_rows *r, const char *what, uf_err *e)
 {
-    char *seen = calloc((size_t)(ds->nclasses > 0 ? ds->nclasses : 1), 1);
+    char *seen = uf_calloc((size_t)(ds->nclasses > 0 ? ds->nclasses : 1), 1, e);
     if (!seen)
-        return uf_fail(e, "%s: out of memory", what);
+        return -1;
     for (int i = 0; i < r->n; i++) {
         if (r->row[i] < 0 || r->row[i] >= ds->n) {
             free(seen);

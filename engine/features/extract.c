@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "data/loader.h"
 #include "io/npy.h"
 
@@ -96,10 +97,10 @@ int uf_features_mini(uf_model *m, const char *root, const char *set, const char 
     if (uf_dataset_list(&ds, name, root, split, 0, e))
         return -1;
     const int n = ds.n, d = uf_extract_dim(m, c->head), k = ds.nclasses;
-    float *X = malloc(sizeof(float) * (size_t)n * d);
-    int64_t *lab = malloc(sizeof(int64_t) * (size_t)n), *counts = malloc(sizeof(int64_t) * (size_t)k);
-    double *means = malloc(sizeof(double) * (size_t)k * d);
-    int rc = X && lab && counts && means ? 0 : uf_fail(e, "out of memory for the features of %s", name);
+    float *X = uf_calloc((size_t)n * d, sizeof(float), e);
+    int64_t *lab = uf_calloc((size_t)n, sizeof(int64_t), e), *counts = uf_calloc((size_t)k, sizeof(int64_t), e);
+    double *means = uf_calloc((size_t)k * d, sizeof(double), e);
+    int rc = X && lab && counts && means ? 0 : -1;
     if (rc == 0)
         rc = uf_extract(m, &ds, c, X, e);
     for (int i = 0; rc == 0 && i < n; i++)

@@ -78,8 +78,9 @@ int uf_ckpt_save_ex(const char *path, const uf_model *m, const uf_sgd *opt, cons
         put_table(&b, x->tables[t], x->tables[t]->w);
     char hex[65];
     if (b.oom || uf_sha256_mem(b.p, b.n, hex)) {
+        const char *why = b.oom ? "out of memory" : "sha256 failed"; /* read before the free empties b */
         uf_buf_free(&b);
-        return uf_fail(e, "%s: %s", path, b.oom ? "out of memory" : "sha256 failed");
+        return uf_fail(e, "%s: %s", path, why);
     }
     char head[HEADER];
     uint32_t version = UF_CKPT_VERSION, zero = 0;

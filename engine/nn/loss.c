@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
+
 /* Row max and log-sum-exp of the shifted row. */
 static double log_sum_exp(const float *z, int k, double *mx)
 {
@@ -62,12 +64,12 @@ int uf_infonce(int n, int d, int k, const float *z, const float *kpos, const flo
                float *dz, double *loss, uf_err *e)
 {
     const int c = k + 1;
-    float *q = calloc((size_t)n * d, sizeof(float)), *logits = malloc(sizeof(float) * (size_t)n * c);
-    float *dl = malloc(sizeof(float) * (size_t)n * c), *dq = malloc(sizeof(float) * (size_t)n * d);
-    int *zero = calloc((size_t)n, sizeof(int)), rc = 0;
-    double *inv = malloc(sizeof(double) * (size_t)n);
+    float *q = uf_calloc((size_t)n * d, sizeof(float), e), *logits = uf_calloc((size_t)n * c, sizeof(float), e);
+    float *dl = uf_calloc((size_t)n * c, sizeof(float), e), *dq = uf_calloc((size_t)n * d, sizeof(float), e);
+    int *zero = uf_calloc((size_t)n, sizeof(int), e), rc = 0;
+    double *inv = uf_calloc((size_t)n, sizeof(double), e);
     if (!q || !logits || !dl || !dq || !zero || !inv) {
-        rc = uf_fail(e, "InfoNCE: out of memory");
+        rc = -1;
         goto out;
     }
     for (int i = 0; i < n && !rc; i++) {

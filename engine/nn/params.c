@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/array.h"
 
 #define ALIGN 16 /* floats: 64 bytes, one cache line */
@@ -17,9 +18,9 @@ int uf_params_add(uf_params *p, const char *name, int ndim, const int64_t *shape
         return uf_fail(e, "%s: rank %d not supported", name, ndim);
     if (p->n == p->cap) {
         int cap = p->cap ? 2 * p->cap : 64;
-        uf_pdesc *d = realloc(p->d, sizeof *d * (size_t)cap);
+        uf_pdesc *d = uf_realloc(p->d, (size_t)cap, sizeof *d, e);
         if (!d)
-            return uf_fail(e, "out of memory");
+            return -1;
         p->d = d;
         p->cap = cap;
     }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/rng.h"
 #include "eltwise.h"
 #include "linear.h"
@@ -219,10 +220,8 @@ int uf_model_create(uf_model *m, const uf_arch *a, const uf_head_spec *heads, in
     size_t channels = 0;
     for (int i = 0; i < m->nbn; i++)
         channels += (size_t)m->bn[i].bn.c;
-    if (!(m->stats = malloc(sizeof(float) * 2 * channels))) {
-        uf_fail(e, "out of memory");
+    if (!(m->stats = uf_calloc(2 * channels, sizeof(float), e)))
         goto fail;
-    }
     float *st = m->stats;
     for (int i = 0; i < m->nbn; i++) {
         uf_bn_layer *L = &m->bn[i];
@@ -420,8 +419,8 @@ static int plan(uf_model *m, int n, int h, int w, int keep, uf_err *e)
     if (npool > m->poolarg_cap) {
         free(m->poolarg);
         m->poolarg_cap = 0;
-        if (!(m->poolarg = malloc(npool)))
-            return uf_fail(e, "out of memory");
+        if (!(m->poolarg = uf_alloc(npool, e)))
+            return -1;
         m->poolarg_cap = npool;
     }
     if (pl.top > m->arena_cap) {
@@ -585,12 +584,12 @@ int uf_model_backward(uf_model *m, const float *const *dlogits, uf_err *e)
         free(m->dfeat);
         free(m->dhidden);
         /* (N, F) each; the last block's output, (F, N, h, w), bounds N F whatever the batch */
-        m->dfeat = malloc(sizeof(float) * m->actmax);
-        m->dhidden = malloc(sizeof(float) * m->actmax);
+        m->dfeat = uf_calloc(m->actmax, sizeof(float), e);
+        m->dhidden = m->dfeat ? uf_calloc(m->actmax, sizeof(float), e) : NULL;
         m->grad_cap = m->actmax;
-        if (!m->grad[0] || !m->grad[1] || !m->grad[2] || !m->dfeat || !m->dhidden) {
-            m->grad_cap = 0;
-            return uf_fail(e, "out of memory for gradients of %s", m->arch.name);
+        if (!m->grad[0] || !m->grad[1] || !m->grad[2] || !m->dhidden) {
+            m->grad_cap = 0; /* a NULL dhidden has e filled already; aligned_alloc fills nothing */
+            return m->dhidden ? uf_fail(e, "out of memory for gradients of %s", m->arch.name) : -1;
         }
     }
     float *A = m->arena;

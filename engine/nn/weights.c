@@ -1,9 +1,10 @@
-#define _POSIX_C_SOURCE 200809L
 #include "weights.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/alloc.h"
 
 static int load_table(uf_params *p, const char *arch, uf_tensor_lookup get, void *ctx, const char *source,
                       int require_heads, uf_err *e)
@@ -86,8 +87,8 @@ static int add_tensor(uf_tensor_dict *d, const char *name, uf_dtype t, int ndim,
                       const void *src, uf_err *e)
 {
     uf_tensor *x = &d->t[d->n];
-    if (!(x->name = strdup(name)))
-        return uf_fail(e, "out of memory");
+    if (!(x->name = uf_strdup(name, e)))
+        return -1;
     d->n++; /* from here uf_tensor_dict_free releases it */
     if (uf_array_alloc(&x->a, t, ndim, shape, e))
         return -1;
@@ -116,8 +117,8 @@ static int add_bn_buffers(uf_tensor_dict *d, const uf_model *m, int b, uf_err *e
 int uf_model_state_dict(const uf_model *m, uf_tensor_dict *out, uf_err *e)
 {
     memset(out, 0, sizeof *out);
-    if (!(out->t = calloc((size_t)(m->p.n + m->buf.n + m->nbn), sizeof *out->t)))
-        return uf_fail(e, "out of memory");
+    if (!(out->t = uf_calloc((size_t)(m->p.n + m->buf.n + m->nbn), sizeof *out->t, e)))
+        return -1;
     int rc = 0;
     for (int i = 0; rc == 0 && i < m->p.n; i++) {
         rc = add_pdesc(out, &m->p, i, e);

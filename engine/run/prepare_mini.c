@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/fileio.h"
 #include "core/parallel.h"
 #include "core/sha256.h"
@@ -262,13 +263,13 @@ static int cluster_table(const char *world, const char *path, const int *assign,
         return -1;
     int cn = uf_tsv_col(&t, "name"), cc = uf_tsv_col(&t, "concept"), nc = t.nrows, ncon = 0, rc = 0;
     /* concept id of every class; counts per (cluster, class) and (cluster, concept) */
-    int *cid = malloc(sizeof(int) * (size_t)nc), *cls = calloc((size_t)k * nc, sizeof(int));
-    int *con = calloc((size_t)k * nc, sizeof(int)), *size = calloc((size_t)k, sizeof(int));
-    const char **cname = malloc(sizeof(char *) * (size_t)nc);
+    int *cid = uf_calloc((size_t)nc, sizeof(int), e), *cls = uf_calloc((size_t)k * nc, sizeof(int), e);
+    int *con = uf_calloc((size_t)k * nc, sizeof(int), e), *size = uf_calloc((size_t)k, sizeof(int), e);
+    const char **cname = uf_calloc((size_t)nc, sizeof(char *), e);
     if (cn < 0 || cc < 0)
         rc = uf_fail(e, "%s: needs the columns name and concept", cp);
     else if (!cid || !cls || !con || !size || !cname)
-        rc = uf_fail(e, "out of memory");
+        rc = -1;
     for (int l = 0; !rc && l < nc; l++) {
         const char *c = uf_tsv_at(&t, l, cc);
         cid[l] = 0;
@@ -339,16 +340,16 @@ static int kmeans(const uf_mini_paths *p, const char *model, uf_err *e)
         say("k-means %s: verified", model, t0);
         goto out_arrays;
     }
-    float *C = malloc(sizeof(float) * (size_t)kp.k * d);
-    int32_t *A = malloc(sizeof(int32_t) * (size_t)n);
-    int *ai = malloc(sizeof(int) * (size_t)n), *li = malloc(sizeof(int) * (size_t)n);
-    double *means = malloc(sizeof(double) * (size_t)kp.k * d);
-    int64_t *counts = malloc(sizeof(int64_t) * (size_t)kp.k);
+    float *C = uf_calloc((size_t)kp.k * d, sizeof(float), e);
+    int32_t *A = uf_calloc((size_t)n, sizeof(int32_t), e);
+    int *ai = uf_calloc((size_t)n, sizeof(int), e), *li = uf_calloc((size_t)n, sizeof(int), e);
+    double *means = uf_calloc((size_t)kp.k * d, sizeof(double), e);
+    int64_t *counts = uf_calloc((size_t)kp.k, sizeof(int64_t), e);
     uf_kmeans_info info;
     if (X.dtype != UF_F32 || X.ndim != 2 || L.ndim != 1 || L.shape[0] != n)
         rc = uf_fail(e, "%s: not the features and labels uotft features writes", src);
     else if (!C || !A || !ai || !li || !means || !counts)
-        rc = uf_fail(e, "out of memory");
+        rc = -1;
     else
         rc = uf_kmeans(X.data, n, d, &kp, C, A, &info, e);
     for (int i = 0; !rc && i < n; i++) {

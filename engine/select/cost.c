@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/alloc.h"
+
 static int normalise_rows(const double *X, int n, int d, double *Y, const char *what, uf_err *e)
 {
     for (int i = 0; i < n; i++) {
@@ -40,13 +42,9 @@ int uf_ground_distance(const double *S, int ns, const double *T, int nt, int d, 
             }
         return 0;
     }
-    double *Sn = malloc(sizeof(double) * (size_t)ns * d), *Tn = malloc(sizeof(double) * (size_t)nt * d);
+    double *Sn = uf_calloc((size_t)ns * d, sizeof(double), e), *Tn = uf_calloc((size_t)nt * d, sizeof(double), e);
     int rc = -1;
-    if (!Sn || !Tn) {
-        uf_fail(e, "cosine distance: out of memory");
-        goto out;
-    }
-    if (normalise_rows(S, ns, d, Sn, "source", e) || normalise_rows(T, nt, d, Tn, "target", e))
+    if (!Sn || !Tn || normalise_rows(S, ns, d, Sn, "source", e) || normalise_rows(T, nt, d, Tn, "target", e))
         goto out;
     /* D = Sn Tn^T, then 1 - D */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ns, nt, d, 1.0, Sn, d, Tn, d, 0.0, D, nt);

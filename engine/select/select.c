@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/alloc.h"
 #include "../core/rng.h"
 #include "cost.h"
 
@@ -67,15 +68,13 @@ int uf_select(const double *S, int ns, const double *T, int nt, int d, const dou
 {
     memset(out, 0, sizeof *out);
     out->n = ns;
-    out->score = malloc(sizeof(double) * (size_t)ns);
-    out->key = malloc(sizeof(double) * (size_t)ns);
-    out->order = malloc(sizeof(int) * (size_t)ns);
+    out->score = uf_calloc((size_t)ns, sizeof(double), e);
+    out->key = uf_calloc((size_t)ns, sizeof(double), e);
+    out->order = uf_calloc((size_t)ns, sizeof(int), e);
     double *D = NULL;
     int rc = -1;
-    if (!out->score || !out->key || !out->order) {
-        uf_fail(e, "selection: out of memory");
+    if (!out->score || !out->key || !out->order)
         goto out;
-    }
     switch (p->method) {
     case UF_SEL_RANDOM:
         for (int i = 0; i < ns; i++)
@@ -91,12 +90,8 @@ int uf_select(const double *S, int ns, const double *T, int nt, int d, const dou
         break;
     default: {
         int cos = p->method == UF_SEL_UOT_COS || p->method == UF_SEL_GOT_COS;
-        D = malloc(sizeof(double) * (size_t)ns * nt);
-        if (!D) {
-            uf_fail(e, "selection: out of memory for a %d x %d cost", ns, nt);
-            goto out;
-        }
-        if (uf_ground_distance(S, ns, T, nt, d, cos ? UF_DIST_COS : UF_DIST_L2, D, e))
+        D = uf_calloc((size_t)ns * nt, sizeof(double), e);
+        if (!D || uf_ground_distance(S, ns, T, nt, d, cos ? UF_DIST_COS : UF_DIST_L2, D, e))
             goto out;
         if (p->method == UF_SEL_GOT_COS || p->method == UF_SEL_GOT_L2) {
             /* EMD from one source class to the count-weighted target set is
@@ -123,11 +118,10 @@ int uf_select(const double *S, int ns, const double *T, int nt, int d, const dou
             }
             for (size_t k = 0; k < (size_t)ns * nt; k++)
                 D[k] /= eps_c;
-            double *a = malloc(sizeof(double) * (size_t)ns), *b = malloc(sizeof(double) * (size_t)nt);
+            double *a = uf_calloc((size_t)ns, sizeof(double), e), *b = uf_calloc((size_t)nt, sizeof(double), e);
             if (!a || !b) {
                 free(a);
                 free(b);
-                uf_fail(e, "selection: out of memory");
                 goto out;
             }
             for (int i = 0; i < ns; i++)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/rng.h"
 #include "nn/loss.h"
 
@@ -75,13 +76,13 @@ static int reserve(uf_moco *mc, int n, int hw, uf_err *e)
     free(mc->keys);
     free(mc->dz);
     free(mc->perm);
-    mc->xbuf = malloc(sizeof(float) * 3 * (size_t)hw * n);
-    mc->keys = malloc(sizeof(float) * (size_t)mc->c.dim * n);
-    mc->dz = malloc(sizeof(float) * (size_t)mc->c.dim * n);
-    mc->perm = malloc(sizeof(int) * (size_t)n);
+    mc->xbuf = uf_calloc(3 * (size_t)hw * n, sizeof(float), e);
+    mc->keys = uf_calloc((size_t)mc->c.dim * n, sizeof(float), e);
+    mc->dz = uf_calloc((size_t)mc->c.dim * n, sizeof(float), e);
+    mc->perm = uf_calloc((size_t)n, sizeof(int), e);
     mc->cap = mc->cap_hw = 0;
     if (!mc->xbuf || !mc->keys || !mc->dz || !mc->perm)
-        return uf_fail(e, "MoCo: out of memory for a batch of %d", n);
+        return -1;
     mc->cap = (size_t)n;
     mc->cap_hw = hw;
     return 0;

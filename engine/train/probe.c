@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "io/npy.h"
 
 #define HISTORY 10 /* L-BFGS correction pairs */
@@ -97,12 +98,13 @@ static double max_abs(const double *a, size_t n)
 static int lbfgs(const problem *p, double *W, const uf_probe_params *prm, uf_probe_info *info, uf_err *e)
 {
     const size_t N = (size_t)p->k * p->D;
-    double *G = malloc(sizeof(double) * N), *Gn = malloc(sizeof(double) * N), *Wn = malloc(sizeof(double) * N);
-    double *dir = malloc(sizeof(double) * N), *S = malloc(sizeof(double) * N * HISTORY);
-    double *Y = malloc(sizeof(double) * N * HISTORY), rho[HISTORY], alpha[HISTORY];
+    double *G = uf_calloc(N, sizeof(double), e), *Gn = uf_calloc(N, sizeof(double), e);
+    double *Wn = uf_calloc(N, sizeof(double), e), *dir = uf_calloc(N, sizeof(double), e);
+    double *S = uf_calloc(N * HISTORY, sizeof(double), e), *Y = uf_calloc(N * HISTORY, sizeof(double), e);
+    double rho[HISTORY], alpha[HISTORY];
     if (!G || !Gn || !Wn || !dir || !S || !Y) {
         free(G), free(Gn), free(Wn), free(dir), free(S), free(Y);
-        return uf_fail(e, "probe: out of memory");
+        return -1;
     }
     memset(info, 0, sizeof *info);
     double f = objective(p, W, G), g0 = max_abs(G, N);
@@ -183,12 +185,12 @@ int uf_probe_fit(const float *X, const int *y, int n, int d, int k, const uf_pro
         if (y[i] < 0 || y[i] >= k)
             return uf_fail(e, "probe: label %d of row %d outside [0, %d)", y[i], i, k);
     problem p = {.y = y, .n = n, .D = d + 1, .k = k, .C = prm->C};
-    double *Xd = malloc(sizeof(double) * (size_t)n * p.D);
-    p.Z = malloc(sizeof(double) * (size_t)BLOCK * k);
-    p.rowloss = malloc(sizeof(double) * (size_t)n);
+    double *Xd = uf_calloc((size_t)n * p.D, sizeof(double), e);
+    p.Z = uf_calloc((size_t)BLOCK * k, sizeof(double), e);
+    p.rowloss = uf_calloc((size_t)n, sizeof(double), e);
     int rc = 0;
     if (!Xd || !p.Z || !p.rowloss) {
-        rc = uf_fail(e, "probe: out of memory for %d x %d features", n, d);
+        rc = -1;
     } else {
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < d; j++)
@@ -252,10 +254,10 @@ static int read_split(const char *dir, const char *set, const char *split, float
     }
     *n = rc ? 0 : (int)f.shape[0];
     *d = rc ? 0 : (int)f.shape[1];
-    *X = rc ? NULL : malloc(sizeof(float) * (size_t)*n * *d);
-    *y = rc ? NULL : malloc(sizeof(int) * (size_t)*n);
+    *X = rc ? NULL : uf_calloc((size_t)*n * *d, sizeof(float), e);
+    *y = rc ? NULL : uf_calloc((size_t)*n, sizeof(int), e);
     if (!rc && (!*X || !*y))
-        rc = uf_fail(e, "%s: out of memory", fp);
+        rc = -1;
     for (size_t i = 0; !rc && i < (size_t)*n * *d; i++) {
         (*X)[i] = (float)uf_array_get(&f, i);
         if (!isfinite((*X)[i]))
@@ -287,8 +289,8 @@ int uf_probe_files(const char *dir, const char *set, const uf_probe_params *p, u
     for (int i = 0; !rc && i < r->n_test; i++)
         if (yte[i] >= r->k)
             rc = uf_fail(e, "%s: test label %d of %s is not among the %d training classes", dir, yte[i], set, r->k);
-    if (!rc && !(W = malloc(sizeof(double) * (size_t)r->k * (r->d + 1))))
-        rc = uf_fail(e, "probe: out of memory");
+    if (!rc && !(W = uf_calloc((size_t)r->k * (r->d + 1), sizeof(double), e)))
+        rc = -1;
     if (!rc) {
         uf_standardise(Xtr, r->n_train, Xte, r->n_test, r->d);
         rc = uf_probe_fit(Xtr, ytr, r->n_train, r->d, r->k, p, W, &r->info, e);
