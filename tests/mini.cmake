@@ -94,7 +94,7 @@ set_tests_properties(mini.pretrain_committed PROPERTIES LABELS mini FIXTURES_REQ
 foreach(name table4 fig4a selection backbones)
   add_test(NAME mini.${name} COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/results.sh $<TARGET_FILE:uotft>
            ${PROJECT_SOURCE_DIR} ${UF_MINI_OUT}/world ${UF_MINI_OUT}/results ${name})
-  set_tests_properties(mini.${name} PROPERTIES LABELS mini FIXTURES_REQUIRED "mini_world;mini_prepared")
+  set_tests_properties(mini.${name} PROPERTIES LABELS "mini;replication" FIXTURES_REQUIRED "mini_world;mini_prepared")
 endforeach()
 set_tests_properties(mini.table4 PROPERTIES FIXTURES_SETUP mini_prepared FIXTURES_REQUIRED mini_world)
 # the path other machines take (tolerances instead of bit equality), here on purpose
@@ -126,3 +126,35 @@ add_test(NAME mini.finetune_task COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/fin
          ${PROJECT_SOURCE_DIR}/results/mini/pretrain/supervised.ckpt ${UF_MINI_OUT}/finetune-task)
 set_tests_properties(mini.finetune_task PROPERTIES LABELS mini TIMEOUT 600
                      FIXTURES_REQUIRED "mini_world;mini_prepared")
+
+# ---- the mini tables (issue 10) ----
+set(UF_FINETUNE_MANIFESTS tune table1a table1b table2 table3 table4acc fig3a fig3b fig4b source_half label_based)
+# CI's regression sample: the cell each manifest's `sample` setting names (one seed), recomputed in a fresh
+# runs folder and compared with its committed row (byte for byte on the machine of results/mini/MACHINE)
+foreach(name ${UF_FINETUNE_MANIFESTS})
+  add_test(NAME mini.${name}_sample COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/results.sh $<TARGET_FILE:uotft>
+           ${PROJECT_SOURCE_DIR} ${UF_MINI_OUT}/world ${UF_MINI_OUT}/results ${name} sample)
+  set_tests_properties(mini.${name}_sample PROPERTIES LABELS "mini;regression" TIMEOUT 300
+                       FIXTURES_REQUIRED "mini_world;mini_prepared")
+endforeach()
+# the sample notices a changed training setting (fewer epochs): the test passes when the comparison fails
+# and names the row that moved
+add_test(NAME mini.regression_catches_change COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/results.sh
+         $<TARGET_FILE:uotft> ${PROJECT_SOURCE_DIR} ${UF_MINI_OUT}/world ${UF_MINI_OUT}/results label_based sample
+         --set epochs=3)
+set_tests_properties(mini.regression_catches_change PROPERTIES LABELS "mini;regression" TIMEOUT 300
+                     FIXTURES_REQUIRED "mini_world;mini_prepared"
+                     PASS_REGULAR_EXPRESSION "FAIL: label_based: (sample rows differ|outside the tolerances)")
+# `ctest -L replication`: every mini result recomputed in full (3 seeds) and compared with the committed CSV,
+# the fine-tuning manifests sharing one runs folder, emptied first, as one `uotft run --tier mini` would: about
+# half an hour on 2 cores, so not part of `ci/test.sh`
+set(UF_REPLICATION_RUNS ${UF_MINI_OUT}/replication-runs)
+add_test(NAME replication.fresh_runs COMMAND ${CMAKE_COMMAND} -E rm -rf ${UF_REPLICATION_RUNS})
+set_tests_properties(replication.fresh_runs PROPERTIES LABELS replication FIXTURES_SETUP replication_runs)
+foreach(name ${UF_FINETUNE_MANIFESTS})
+  add_test(NAME replication.${name} COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/results.sh $<TARGET_FILE:uotft>
+           ${PROJECT_SOURCE_DIR} ${UF_MINI_OUT}/world ${UF_MINI_OUT}/results ${name})
+  set_tests_properties(replication.${name} PROPERTIES LABELS replication TIMEOUT 3600 RUN_SERIAL TRUE
+                       ENVIRONMENT UF_RUNS=${UF_REPLICATION_RUNS}
+                       FIXTURES_REQUIRED "mini_world;mini_prepared;replication_runs")
+endforeach()

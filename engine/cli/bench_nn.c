@@ -32,7 +32,8 @@ static const char *const help =
     "the faster. Timings on a shared machine are noisy; there, set OMP_WAIT_POLICY=passive\n"
     "(both sides inherit it): spinning OpenMP threads otherwise steal the busy core.\n"
     "--conv sets UOTFT_CONV (engine/nn/conv_direct.h) for our side; both times im2col, then\n"
-    "direct, and prints a row for each (last column: the path). Default: UOTFT_CONV as set.\n"
+    "direct, and prints a row for each (last column: the path). Default: UOTFT_CONV as set\n"
+    "(unset: direct where the CPU has AVX-512F).\n"
     "bench/nn_speed_table.sh prints the rows of the speed table.\n";
 
 enum { O_ARCH = 256, O_SIZE, O_BATCH, O_STEPS, O_THREADS, O_NOTORCH, O_PY, O_SCRIPT, O_CONV, O_HELP };

@@ -3,15 +3,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "core/alloc.h"
+#include "core/parallel.h"
 #include "run/manifest.h"
 #include "run/runner.h"
 
 static const char *const help =
     "usage: uotft run [MANIFEST.ini ...] [--tier T[,T...]] [--check] [--out-root DIR] [--no-plot]\n"
-    "                 [--set KEY=VALUE ...] [--threads N]\n"
+    "                 [--set KEY=VALUE ...] [--sample] [--jobs N] [--shard I/N] [--threads N]\n"
     "\n"
     "Runs experiment manifests (one per table or figure, experiments/*.ini) for the given\n"
     "tiers: features (exact results from the released class means), mini (the paper in\n"
@@ -27,21 +31,45 @@ static const char *const help =
     "override can change the numbers: it is named in the CSV (an `overrides` column) and the\n"
     "report, and without --out-root they are written beside the manifest's own results, as\n"
     "results/<tier>/<name>.set-<hash>.csv|md, never over them.\n"
+    "--sample runs only the jobs a manifest's `sample` setting names (one cell, one seed: the\n"
+    "regression sample CI compares with the committed results; use it with --out-root).\n"
+    "Fine-tuning runs live in their own folders (the `runs` setting), named by their settings:\n"
+    "a run asked for twice, or by two manifests, is computed once, and a killed `uotft run`\n"
+    "started again goes on from the runs it finished. Progress and the ETA of the whole\n"
+    "invocation go to stderr.\n"
+    "--jobs N runs a fine-tuning manifest's jobs in N worker processes first (each run with the\n"
+    "thread count its manifest sets, `threads`), then writes the tables; the numbers are the\n"
+    "same as with one process. Default: one worker per core. --shard I/N runs only jobs I, I+N, I+2N, ... (0 <= I < N) and writes no\n"
+    "tables: what each worker does, and a way to split a tier over machines sharing the runs.\n"
+    "(--progress DONE/TOTAL/SECONDS is set by --jobs for its workers: their progress counts\n"
+    "the whole run, and they stop when it does.)\n"
     "--check compares with the paper's numbers in the manifest and exits with status 3 if\n"
-    "any differs by more than the manifest's tolerance. Progress goes to stderr.\n"
+    "any differs by more than the manifest's tolerance.\n"
     "Examples:  uotft run\n"
     "           uotft run --tier features\n"
     "           uotft run experiments/table4.ini --tier features --check\n";
 
-enum { O_TIER = 256, O_CHECK, O_OUT, O_NOPLOT, O_SET, O_THREADS, O_HELP };
+enum { O_TIER = 256, O_CHECK, O_OUT, O_NOPLOT, O_SET, O_SAMPLE, O_JOBS, O_SHARD, O_PROGRESS, O_THREADS, O_HELP };
 
 static const struct option opts[] = {
     {"tier", required_argument, 0, O_TIER},    {"check", no_argument, 0, O_CHECK},
     {"out-root", required_argument, 0, O_OUT}, {"no-plot", no_argument, 0, O_NOPLOT},
-    {"set", required_argument, 0, O_SET},
+    {"set", required_argument, 0, O_SET},      {"sample", no_argument, 0, O_SAMPLE},
+    {"jobs", required_argument, 0, O_JOBS},    {"shard", required_argument, 0, O_SHARD},
+    {"progress", required_argument, 0, O_PROGRESS},
     {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0},
 };
+
+/* --shard I/N */
+static int parse_shard(const char *arg, uf_run_opts *o)
+{
+    int used = 0;
+    if (sscanf(arg, "%d/%d%n", &o->shard_i, &o->shard_n, &used) != 2 || arg[used] || o->shard_n < 1 ||
+        o->shard_i < 0 || o->shard_i >= o->shard_n)
+        return -1;
+    return 0;
+}
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -82,20 +110,42 @@ static int list_manifests(char ***out, uf_err *e)
     return n;
 }
 
+/* Whether the manifest defines o->tier: 1, 0, or -1 with e set for any other load error. */
+static int has_tier(const char *path, const uf_run_opts *o, uf_err *e)
+{
+    uf_manifest m;
+    if (uf_manifest_load(path, o->tier, &m, e) == 0) {
+        uf_manifest_free(&m);
+        return 1;
+    }
+    return strstr(e->msg, "no tier") ? 0 : -1;
+}
+
+/* The jobs of every manifest this invocation runs, for the whole run's ETA (errors surface later). */
+static long count_all_jobs(char **paths, int n, int filter, const char *tier_list, uf_run_opts o)
+{
+    long total = 0;
+    char tiers[256], *save = NULL;
+    snprintf(tiers, sizeof tiers, "%s", tier_list);
+    for (char *tier = strtok_r(tiers, ",", &save); tier; tier = strtok_r(NULL, ",", &save))
+        for (int i = 0; i < n; i++) {
+            uf_err e;
+            o.tier = tier;
+            long k = filter && has_tier(paths[i], &o, &e) != 1 ? 0 : uf_run_count_jobs(paths[i], &o, &e);
+            total += k > 0 ? k : 0;
+        }
+    return total;
+}
+
 /* Runs the manifests for one tier (o->tier); with `filter`, skips those that do not define it.
  * Returns the exit status so far: 1 on an error, 3 on a missed paper number, else 0. */
-static int run_tier(const char *cmd, char **paths, int n, int filter, uf_run_opts *o, int *ran)
+static int run_tier(const char *cmd, char **paths, int n, int filter, uf_run_opts *o, int *ran, double t0)
 {
     int status = 0;
     for (int i = 0; i < n; i++) {
         uf_err e;
-        if (filter) {
-            uf_manifest m;
-            if (uf_manifest_load(paths[i], o->tier, &m, &e) == 0)
-                uf_manifest_free(&m);
-            else if (strstr(e.msg, "no tier"))
-                continue;
-        }
+        if (filter && has_tier(paths[i], o, &e) == 0)
+            continue;
         int mismatches = 0;
         (*ran)++;
         if (uf_run_manifest(paths[i], o, &mismatches, &e)) {
@@ -104,6 +154,9 @@ static int run_tier(const char *cmd, char **paths, int n, int filter, uf_run_opt
         } else if (mismatches && status == 0) {
             status = 3;
         }
+        long njobs = uf_run_count_jobs(paths[i], o, &e);
+        o->done_jobs += njobs > 0 ? njobs : 0;
+        o->elapsed = uf_now() - t0;
     }
     return status;
 }
@@ -112,8 +165,8 @@ int cmd_run(int argc, char **argv)
 {
     const char *cmd = "run", *tier_list = "features,mini"; /* the main job */
     uf_run_opts o = {0};
-    long threads = 0;
-    int c, tier_given = 0;
+    long threads = 0, jobs = sysconf(_SC_NPROCESSORS_ONLN);
+    int c, tier_given = 0, progress_given = 0;
     uf_err e;
     char **set = uf_calloc((size_t)argc, sizeof *set, &e);
     if (!set)
@@ -126,13 +179,20 @@ int cmd_run(int argc, char **argv)
         case O_OUT: o.out_root = optarg; break;
         case O_NOPLOT: o.no_plot = 1; break;
         case O_SET: set[o.nset++] = optarg; break;
+        case O_SAMPLE: o.sample = 1; break;
+        case O_JOBS: if (cli_int(cmd, "--jobs", optarg, 1, 256, &jobs)) { free(set); return 2; } break;
+        case O_SHARD: if (parse_shard(optarg, &o)) { free(set); return cli_usage_error(cmd, "--shard I/N: 0 <= I < N"); } break;
+        case O_PROGRESS: progress_given = sscanf(optarg, "%ld/%ld/%lf", &o.done_jobs, &o.total_jobs, &o.elapsed) == 3; break;
         case O_THREADS: if (cli_int(cmd, "--threads", optarg, 1, 1024, &threads)) { free(set); return 2; } break;
         case O_HELP: fputs(help, stdout); free(set); return 0;
         default: free(set); return cli_usage_error(cmd, "unrecognised option");
         }
     }
+    if (progress_given) /* a worker of --jobs (workers.h): it stops when the run that started it does */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
     cli_set_threads(threads);
     o.set = set;
+    o.workers = (int)jobs;
     char **given = argv + optind, **all = NULL, *tiers = uf_strdup(tier_list, &e);
     int ngiven = argc - optind, nall = ngiven || !tiers ? 0 : list_manifests(&all, &e);
     if (!tiers || nall < 0) {
@@ -141,9 +201,12 @@ int cmd_run(int argc, char **argv)
         return cli_error(cmd, &e);
     }
     int status = 0, ran = 0;
+    if (!progress_given)
+        o.total_jobs = count_all_jobs(ngiven ? given : all, ngiven ? ngiven : nall, !ngiven || !tier_given, tier_list, o);
+    double t0 = uf_now() - o.elapsed;
     for (char *save = NULL, *tier = strtok_r(tiers, ",", &save); tier; tier = strtok_r(NULL, ",", &save)) {
         o.tier = tier;
-        int st = run_tier(cmd, ngiven ? given : all, ngiven ? ngiven : nall, !ngiven || !tier_given, &o, &ran);
+        int st = run_tier(cmd, ngiven ? given : all, ngiven ? ngiven : nall, !ngiven || !tier_given, &o, &ran, t0);
         status = status == 1 || st == 1 ? 1 : status ? status : st;
     }
     if (ran == 0 && status == 0) {

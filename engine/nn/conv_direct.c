@@ -29,7 +29,7 @@ static int direct_shape(const uf_conv_dims *d)
 int uf_conv_direct_ok(const uf_conv_dims *d)
 {
     const char *s = getenv("UOTFT_CONV");
-    if (!s || strcmp(s, "direct") != 0 || !direct_shape(d))
+    if ((s && strcmp(s, "im2col") == 0) || !direct_shape(d))
         return 0;
 #if HAVE_AVX512_BUILD
     return __builtin_cpu_supports("avx512f");

@@ -62,6 +62,7 @@ typedef struct verdict {
     const char *line; /* the manifest's "TEXT | EXPRESSION" */
     char shown[TEXT_LEN];
     int holds;
+    int untested; /* no results to test it on; shown says why */
 } verdict;
 
 /* ---- parsing ---- */
@@ -561,18 +562,22 @@ static int judge(const results *d, const char *line, verdict *v, uf_err *e)
     claim c;
     if (parse_claim(d, expr, &c, e))
         return -1;
+    /* a claim that is well formed but lacks results (a --sample run has one cell) is reported
+     * untested, not an error: the rest of the report still says what the results are */
+    uf_err why;
+    int rc;
     switch (c.form) {
-    case EACH:
-        return eval_each(d, &c, v, e);
-    case PEAK:
-        return eval_peak(d, &c, v, e);
-    case TREND:
-        return eval_trend(d, &c, v, e);
-    case ORDERED:
-        return eval_ordered(d, &c, v, e);
-    default:
-        return eval_linear(d, &c, v, e);
+    case EACH: rc = eval_each(d, &c, v, &why); break;
+    case PEAK: rc = eval_peak(d, &c, v, &why); break;
+    case TREND: rc = eval_trend(d, &c, v, &why); break;
+    case ORDERED: rc = eval_ordered(d, &c, v, &why); break;
+    default: rc = eval_linear(d, &c, v, &why); break;
     }
+    if (rc) {
+        v->untested = 1;
+        snprintf(v->shown, sizeof v->shown, "%.*s", (int)sizeof v->shown - 1, why.msg);
+    }
+    return 0;
 }
 
 /* ---- report ---- */
@@ -635,7 +640,7 @@ static void print_section(const results *d, const char *value, const verdict *v,
         put_cell(md, v[i].line, (size_t)(bar - v[i].line));
         fputs(" | `", md);
         put_cell(md, bar + 1, strlen(bar + 1));
-        fprintf(md, "` | %s | %s |\n", v[i].shown, v[i].holds ? "holds" : "does not hold");
+        fprintf(md, "` | %s | %s |\n", v[i].shown, v[i].untested ? "not tested" : v[i].holds ? "holds" : "does not hold");
     }
 }
 

@@ -73,34 +73,6 @@ static int on_entry(void *user, const char *section, const char *key, const char
     return 1;
 }
 
-int uf_manifest_set(uf_manifest *m, const char *assignment, uf_err *e)
-{
-    const char *eq = strchr(assignment, '=');
-    char key[256];
-    if (!eq || eq == assignment || (size_t)(eq - assignment) >= sizeof key)
-        return uf_fail(e, "'%s': expected KEY=VALUE", assignment);
-    memcpy(key, assignment, (size_t)(eq - assignment));
-    key[eq - assignment] = '\0';
-    char *k = trim(key);
-    for (int a = 0; a < m->naxes; a++)
-        if (strcmp(m->axes[a].name, k) == 0)
-            return uf_fail(e, "'%s': %s is a grid axis of %s, not a setting", assignment, k, m->path);
-    uf_kv *old = find(m, "--set", k);
-    if (old) {
-        char *v = uf_strdup(eq + 1, e);
-        if (!v)
-            return -1;
-        free(old->value);
-        old->value = v;
-        return 0;
-    }
-    parse_ctx ctx = {.m = m};
-    if (on_entry(&ctx, "--set", k, eq + 1))
-        return 0;
-    *e = ctx.err;
-    return -1;
-}
-
 static void free_list(char **items, int n)
 {
     for (int i = 0; i < n; i++)
@@ -193,6 +165,51 @@ static int check_jobs(const uf_manifest *m, uf_err *e)
     return 0;
 }
 
+/* --set AXIS=v1,v2: the axis takes these values (--set seed=0: a quick pass with one seed) */
+static int set_axis(const uf_manifest *m, uf_axis *ax, const char *list, uf_err *e)
+{
+    char **values;
+    int n = split_list(list, &values, e);
+    if (n < 0)
+        return -1;
+    if (n == 0) {
+        free(values);
+        return uf_fail(e, "--set %s=: an axis needs at least one value", ax->name);
+    }
+    free_list(ax->values, ax->n);
+    ax->values = values;
+    ax->n = n;
+    return check_jobs(m, e);
+}
+
+int uf_manifest_set(uf_manifest *m, const char *assignment, uf_err *e)
+{
+    const char *eq = strchr(assignment, '=');
+    char key[256];
+    if (!eq || eq == assignment || (size_t)(eq - assignment) >= sizeof key)
+        return uf_fail(e, "'%s': expected KEY=VALUE", assignment);
+    memcpy(key, assignment, (size_t)(eq - assignment));
+    key[eq - assignment] = '\0';
+    char *k = trim(key);
+    for (int a = 0; a < m->naxes; a++)
+        if (strcmp(m->axes[a].name, k) == 0)
+            return set_axis(m, &m->axes[a], eq + 1, e);
+    uf_kv *old = find(m, "--set", k);
+    if (old) {
+        char *v = uf_strdup(eq + 1, e);
+        if (!v)
+            return -1;
+        free(old->value);
+        old->value = v;
+        return 0;
+    }
+    parse_ctx ctx = {.m = m};
+    if (on_entry(&ctx, "--set", k, eq + 1))
+        return 0;
+    *e = ctx.err;
+    return -1;
+}
+
 /* path, tier and the project root: the manifest's folder, or the one above experiments/ */
 static int set_paths(uf_manifest *m, const char *path, const char *tier, uf_err *e)
 {
@@ -248,12 +265,46 @@ static int parse_file(const char *path, uf_manifest *m, uf_err *e)
     return -1;
 }
 
+/* [experiment] include = FILE, ...: settings shared by several manifests (experiments/common/),
+ * relative to the project root. The manifest's own entries win, and so do its grid axes (an
+ * included `top = 40` does not replace a `top` axis); an included file's [grid] and [experiment]
+ * are not taken (a manifest says itself what it computes). */
+static int load_includes(uf_manifest *m, uf_err *e)
+{
+    const char *list = uf_manifest_meta(m, "include", NULL);
+    char **files;
+    int nf = list ? split_list(list, &files, e) : 0, rc = nf < 0 ? -1 : 0;
+    for (int f = 0; f < nf && !rc; f++) {
+        char path[PATH_MAX];
+        uf_manifest inc;
+        memset(&inc, 0, sizeof inc);
+        snprintf(path, sizeof path, "%s/%s", m->root, files[f]);
+        if (!uf_is_file(path))
+            rc = uf_fail(e, "%s: include %s: no such file", m->path, path);
+        else if (parse_file(path, &inc, e) == 0) {
+            parse_ctx ctx = {.m = m};
+            for (int i = 0; i < inc.nkv && !rc; i++) {
+                const uf_kv *kv = &inc.kv[i];
+                if (strcmp(kv->section, "grid") && strcmp(kv->section, "experiment") && !find(m, kv->section, kv->key) &&
+                    !find(m, "grid", kv->key) && !on_entry(&ctx, kv->section, kv->key, kv->value))
+                    rc = (*e = ctx.err, -1);
+            }
+        } else {
+            rc = -1;
+        }
+        uf_manifest_free(&inc);
+    }
+    if (nf > 0)
+        free_list(files, nf);
+    return rc;
+}
+
 int uf_manifest_load(const char *path, const char *tier, uf_manifest *m, uf_err *e)
 {
     memset(m, 0, sizeof *m);
     if (!uf_is_file(path))
         return uf_fail(e, "%s: no such manifest", path);
-    int rc = parse_file(path, m, e) || set_paths(m, path, tier, e) ? -1 : 0;
+    int rc = parse_file(path, m, e) || set_paths(m, path, tier, e) || load_includes(m, e) ? -1 : 0;
     if (!rc && (!uf_manifest_meta(m, "name", NULL) || !uf_manifest_meta(m, "task", NULL)))
         rc = uf_fail(e, "%s: [experiment] needs name and task", path);
     if (!rc && !uf_manifest_has_tier(m, tier))
@@ -337,21 +388,36 @@ static int first_existing(const uf_manifest *m, char *alts, char *buf, size_t n)
     return 1;
 }
 
+/* The '}' that closes the '{' at open, nested pairs skipped; NULL if none. */
+static const char *closing_brace(const char *open)
+{
+    int depth = 0;
+    for (const char *p = open; *p; p++)
+        if (*p == '{')
+            depth++;
+        else if (*p == '}' && --depth == 0)
+            return p;
+    return NULL;
+}
+
 static int expand(const uf_manifest *m, const int *coords, const char *in, char *out, size_t n, int depth,
                   uf_err *e)
 {
     size_t k = 0;
     for (const char *p = in; *p; p++) {
         if (*p == '{') {
-            const char *end = strchr(p, '}');
+            const char *end = closing_brace(p);
             if (!end)
                 return uf_fail(e, "%s: unclosed '{' in '%s'", m->path, in);
-            char name[256];
+            char inner[256], name[256];
             size_t len = (size_t)(end - p - 1);
-            if (len >= sizeof name)
+            if (len >= sizeof inner)
                 return uf_fail(e, "%s: name too long in '%s'", m->path, in);
-            memcpy(name, p + 1, len);
-            name[len] = '\0';
+            memcpy(inner, p + 1, len);
+            inner[len] = '\0';
+            /* a name may itself hold substitutions: {lr_{recipe}} */
+            if (depth >= MAX_DEPTH || expand(m, coords, inner, name, sizeof name, depth + 1, e))
+                return depth >= MAX_DEPTH ? uf_fail(e, "%s: substitutions nest too deep in '%s'", m->path, in) : -1;
             const char *v = lookup(m, coords, name);
             if (!v)
                 return uf_fail(e, "%s: '{%s}' in '%s' names no axis or setting", m->path, name, in);

@@ -8,7 +8,12 @@
  *   [tier.NAME]   key = value for one tier; a key that names an axis replaces
  *                 that axis's values for this tier
  *   [paper]       ROW/COL = number   the paper's value for a report cell
+ *   [claims]      key = words | test   the paper's claims, tested on the results (claims.h)
  *
+ * [experiment] include = FILE, ... (relative to the project root) adds the [settings] and
+ * [tier.T] entries of shared files (experiments/common/) that the manifest does not set itself.
+ * Settings the runner reads for every task: `skip` ("axis=value ...; ..." cells of the grid not
+ * run) and `sample` ("axis=value ...": the cell `uotft run --sample` runs).
  * Settings given on the command line (uf_manifest_set) come first of all.
  * A setting key may end in ".<axis value>" to apply only to jobs with that
  * value (concept.cub = bird). Values may use {key} to substitute an axis value
@@ -51,7 +56,7 @@ int uf_manifest_load(const char *path, const char *tier, uf_manifest *m, uf_err 
 void uf_manifest_free(uf_manifest *m);
 
 /* Overrides a setting for every job, before [tier.T] and [settings] (uotft run --set KEY=VALUE);
- * grid axes cannot be overridden. */
+ * KEY naming a grid axis gives it the values listed (--set seed=0: one seed). */
 int uf_manifest_set(uf_manifest *m, const char *assignment, uf_err *e);
 /* Raw value of section/key, or NULL. */
 const char *uf_manifest_raw(const uf_manifest *m, const char *section, const char *key);

@@ -307,12 +307,13 @@ static int cluster_table(const char *world, const char *path, const int *assign,
     return rc;
 }
 
-static int kmeans(const uf_mini_paths *p, const char *model, uf_err *e)
+/* K = mult x the pool's classes, into <model>-kmeans<suffix>/ */
+static int kmeans(const uf_mini_paths *p, const char *model, int mult, const char *suffix, uf_err *e)
 {
     double t0 = uf_now();
     char src[4200], dir[4200], path[4400], stamp[4400], source[512], hex[65], files[MAX_OUTPUTS][128];
     snprintf(src, sizeof src, "%s/%s", p->features, model);
-    snprintf(dir, sizeof dir, "%s/%s-kmeans", p->features, model);
+    snprintf(dir, sizeof dir, "%s/%s-kmeans%s", p->features, model, suffix);
     snprintf(stamp, sizeof stamp, "%s/stamp.tsv", src);
     uf_kmeans_params kp;
     uf_kmeans_defaults(&kp);
@@ -331,8 +332,7 @@ static int kmeans(const uf_mini_paths *p, const char *model, uf_err *e)
     int nclasses = 0;
     for (int i = 0; i < n; i++)
         nclasses = (int)uf_array_get(&L, (size_t)i) + 1 > nclasses ? (int)uf_array_get(&L, (size_t)i) + 1 : nclasses;
-    /* K = 2 x the pool's classes, as the paper's 2000 clusters for ImageNet's 1000 classes */
-    kp.k = 2 * nclasses;
+    kp.k = mult * nclasses;
     snprintf(source, sizeof source, "features=sha256:%s k=%d iters=%d seed=%llu init=%s", hex, kp.k, kp.iters,
              (unsigned long long)kp.seed, kp.init == UF_KMEANS_PLUSPLUS ? "k-means++" : "random");
     int rc = 0, nf = 0;
@@ -421,7 +421,10 @@ int uf_prepare_mini(const uf_mini_paths *p, uf_err *e)
         if (features(p, fj, fj->model >= 0 ? ckpt[fj->model] : NULL, world_sum, e))
             return -1;
     }
-    if (kmeans(p, "supervised", e) || kmeans(p, "moco-v2", e))
+    /* K = 2 x the pool's classes, as the paper's 2000 clusters for ImageNet's 1000 classes, and
+     * 1 x (Table 2's 1000) */
+    if (kmeans(p, "supervised", 2, "", e) || kmeans(p, "moco-v2", 2, "", e) || kmeans(p, "supervised", 1, "-1x", e) ||
+        kmeans(p, "moco-v2", 1, "-1x", e))
         return -1;
     say("%s", "ready", t0);
     return 0;

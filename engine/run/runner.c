@@ -13,6 +13,7 @@
 #include "../core/sha256.h"
 #include "prepare.h"
 #include "task.h"
+#include "workers.h"
 
 static const uf_task *const tasks[] = {&uf_task_recall, &uf_task_selection, &uf_task_probe, &uf_task_finetune};
 
@@ -106,11 +107,12 @@ static int write_report(const uf_run_ctx *ctx, const uf_task *task, const char *
 }
 
 /* gnuplot writes <tmp>.png and <tmp>.svg, renamed into place only when it succeeded. */
-static int draw_plot(const uf_manifest *m, const char *script, const char *csv, const char *base, uf_err *e)
+static int draw_plot(const uf_manifest *m, const char *script, const char *csv, const char *summary, const char *base,
+                     uf_err *e)
 {
-    if (strchr(csv, '\'') || strchr(base, '\'') || strchr(script, '\''))
+    if (strchr(csv, '\'') || strchr(base, '\'') || strchr(script, '\'') || strchr(summary, '\''))
         return uf_fail(e, "%s: paths with quotes are not supported for plotting", script);
-    char tmp[4300], cmd[13000], dir[4200];
+    char tmp[4300], cmd[17500], dir[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", base, (long)getpid());
     snprintf(dir, sizeof dir, "%s", base);
     char *slash = strrchr(dir, '/');
@@ -119,7 +121,8 @@ static int draw_plot(const uf_manifest *m, const char *script, const char *csv, 
         if (uf_mkdirs(dir, e))
             return -1;
     }
-    snprintf(cmd, sizeof cmd, "gnuplot -e \"csv='%s'; out='%s'; tier='%s'\" '%s' 2>&1", csv, tmp, m->tier, script);
+    snprintf(cmd, sizeof cmd, "gnuplot -e \"csv='%s'; summary='%s'; out='%s'; tier='%s'\" '%s' 2>&1", csv, summary,
+             tmp, m->tier, script);
     FILE *p = popen(cmd, "r");
     if (!p)
         return uf_fail(e, "cannot start gnuplot");
@@ -180,6 +183,134 @@ static void output_name(const char *name, const char *overrides, const uf_run_op
         snprintf(buf, n, "%s.set-%.8s", name, hex);
 }
 
+enum { MAX_SKIPS = 16 };
+
+/* The jobs a run keeps: those whose axis values equal the `sample` setting's "axis=value ..."
+ * (with --sample), and none of the `skip` setting's "axis=value ...; axis=value ..." (cells a grid
+ * has but the experiment does not: Co-Tuning needs a classifier head MoCo lacks).
+ * want[a] = value index, -1: any. */
+typedef struct uf_job_filter {
+    int want[UF_MAX_AXES];
+    int nskip;
+    int skip[MAX_SKIPS][UF_MAX_AXES];
+} uf_job_filter;
+
+/* "axis=value axis=value ..." into want[]. */
+static int parse_cell(const uf_manifest *m, const char *key, char *spec, int *want, uf_err *e)
+{
+    char *save = NULL;
+    for (int a = 0; a < UF_MAX_AXES; a++)
+        want[a] = -1;
+    for (char *tok = strtok_r(spec, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+        char *eq = strchr(tok, '=');
+        int a = 0, v = 0;
+        if (eq)
+            *eq = '\0';
+        while (a < m->naxes && strcmp(m->axes[a].name, tok) != 0)
+            a++;
+        if (!eq || a == m->naxes)
+            return uf_fail(e, "%s: %s: '%s' is not AXIS=VALUE for an axis of the grid", m->path, key, tok);
+        while (v < m->axes[a].n && strcmp(m->axes[a].values[v], eq + 1) != 0)
+            v++;
+        if (v == m->axes[a].n)
+            return uf_fail(e, "%s: %s: %s has no value '%s'", m->path, key, tok, eq + 1);
+        want[a] = v;
+    }
+    return 0;
+}
+
+static int job_filter(const uf_manifest *m, int sample, uf_job_filter *f, uf_err *e)
+{
+    int coords[UF_MAX_AXES] = {0};
+    char spec[1024], *save = NULL;
+    int rc = sample ? uf_job_get(m, coords, "sample", 1, spec, sizeof spec, e) : 0;
+    f->nskip = 0;
+    if (rc || parse_cell(m, "sample", sample ? spec : (char[]){""}, f->want, e))
+        return -1;
+    if ((rc = uf_job_get(m, coords, "skip", 0, spec, sizeof spec, e)) != 0)
+        return rc < 0 ? -1 : 0;
+    for (char *cell = strtok_r(spec, ";", &save); cell; cell = strtok_r(NULL, ";", &save)) {
+        if (f->nskip == MAX_SKIPS)
+            return uf_fail(e, "%s: skip: more than %d cells", m->path, MAX_SKIPS);
+        char copy[1024];
+        snprintf(copy, sizeof copy, "%s", cell);
+        if (parse_cell(m, "skip", copy, f->skip[f->nskip++], e))
+            return -1;
+    }
+    return 0;
+}
+
+static int cell_matches(const int *want, const int *coords)
+{
+    for (int a = 0; a < UF_MAX_AXES; a++)
+        if (want[a] >= 0 && coords[a] != want[a])
+            return 0;
+    return 1;
+}
+
+static int filter_matches(const uf_job_filter *f, const int *coords)
+{
+    for (int k = 0; k < f->nskip; k++)
+        if (cell_matches(f->skip[k], coords))
+            return 0;
+    return cell_matches(f->want, coords);
+}
+
+static long count_matching(const uf_manifest *m, const uf_job_filter *f)
+{
+    long n = 0, njobs = uf_manifest_njobs(m);
+    int coords[UF_MAX_AXES];
+    for (long j = 0; j < njobs; j++) {
+        uf_manifest_job(m, j, coords);
+        n += filter_matches(f, coords);
+    }
+    return n;
+}
+
+long uf_run_count_jobs(const char *path, const uf_run_opts *o, uf_err *e)
+{
+    uf_manifest m;
+    uf_job_filter f;
+    if (uf_manifest_load(path, o->tier, &m, e))
+        return -1;
+    long n = job_filter(&m, o->sample, &f, e) ? -1 : count_matching(&m, &f);
+    uf_manifest_free(&m);
+    return n;
+}
+
+/* "[name 3/60] axis=value ...  12.0 s, ETA 230 s", and the whole invocation's count and ETA when
+ * it runs more than this manifest (a shard counts its workers' jobs as its own times their number).
+ * Finished runs found again count as done: the ETA then falls. */
+static void progress(const uf_run_opts *o, const char *name, long done, long total, const char *desc, double t0)
+{
+    double el = uf_now() - t0;
+    int k = o->shard_n > 0 ? o->shard_n : 1;
+    fprintf(stderr, "[%s", name);
+    if (o->shard_n)
+        fprintf(stderr, " shard %d/%d", o->shard_i, o->shard_n);
+    fprintf(stderr, " %ld/%ld]%s  %.1f s, ETA %.0f s", done, total, desc, el, el / (double)done * (double)(total - done));
+    if (o->total_jobs > total * k) {
+        long all = o->done_jobs + done * k;
+        double el_all = o->elapsed + el;
+        all = all < o->total_jobs ? all : o->total_jobs;
+        fprintf(stderr, "; all manifests %s%ld/%ld, %.0f s, ETA %.0f s", k > 1 ? "~" : "", all, o->total_jobs, el_all,
+                el_all / (double)all * (double)(o->total_jobs - all));
+    }
+    fputc('\n', stderr);
+}
+
+static int write_summary(const uf_run_ctx *ctx, const uf_task *task, const char *path, uf_err *e)
+{
+    uf_out o;
+    if (uf_out_open(&o, path, e))
+        return -1;
+    if (task->summary(ctx, o.f, e)) {
+        uf_out_abort(&o);
+        return -1;
+    }
+    return uf_out_commit(&o, e);
+}
+
 int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_err *e)
 {
     uf_manifest m;
@@ -222,10 +353,19 @@ int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_
     uf_table_init(&ctx.table, nc, cols);
 
     int rc = -1;
-    long njobs = uf_manifest_njobs(&m);
-    double t0 = uf_now();
+    long njobs = uf_manifest_njobs(&m), nrun = 0, torun, nmatch = 0;
+    uf_job_filter filter;
+    if (job_filter(&m, o->sample, &filter, e) || (torun = count_matching(&m, &filter)) < 0)
+        goto out;
+    double t0 = uf_now(); /* before the workers: the pass after them then shows the manifest's whole time */
+    if (o->shard_n)
+        torun = torun / o->shard_n + (o->shard_i < torun % o->shard_n);
+    else if (o->workers > 1 && task->kept_on_disk && torun > 1 && uf_run_workers(path, o, e))
+        goto out;
     for (long j = 0; j < njobs; j++) {
         uf_manifest_job(&m, j, coords);
+        if (!filter_matches(&filter, coords) || (o->shard_n && nmatch++ % o->shard_n != o->shard_i))
+            continue;
         char desc[512] = "";
         for (int a = 0, k = 0; a < m.naxes; a++)
             if (m.axes[a].n > 1)
@@ -234,18 +374,22 @@ int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_
             uf_wrap(e, "%s%s%s", name, desc[0] ? ", job" : "", desc);
             goto out;
         }
-        double el = uf_now() - t0;
-        fprintf(stderr, "[%s %ld/%ld]%s  %.1f s, ETA %.0f s\n", name, j + 1, njobs, desc, el,
-                el / (double)(j + 1) * (double)(njobs - j - 1));
+        progress(o, name, ++nrun, torun, desc, t0);
+    }
+    if (o->shard_n) { /* the tables are written by the invocation that collects every shard */
+        rc = 0;
+        goto out;
     }
     double wall = uf_now() - t0;
     const char *root = o->out_root ? o->out_root : m.root;
-    char csv[4200], md[4200];
+    char csv[4200], md[4200], summary[4300];
     char out_name[300];
     output_name(name, ctx.overrides, o, out_name, sizeof out_name);
     snprintf(csv, sizeof csv, "%s/results/%s/%s.csv", root, o->tier, out_name);
     snprintf(md, sizeof md, "%s/results/%s/%s.md", root, o->tier, out_name);
-    if (uf_table_write_csv(&ctx.table, csv, e) || write_report(&ctx, task, md, out_name, wall, e))
+    snprintf(summary, sizeof summary, "%s/results/%s/%s.summary.tsv", root, o->tier, out_name);
+    if (uf_table_write_csv(&ctx.table, csv, e) || write_report(&ctx, task, md, out_name, wall, e) ||
+        (task->summary && write_summary(&ctx, task, summary, e)))
         goto out;
     fprintf(stderr, "[%s] wrote %s and %s\n", name, csv, md);
     const char *plot = has_plot == 0 ? plot_tier : uf_manifest_meta(&m, "plot", NULL);
@@ -257,7 +401,7 @@ int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_
             snprintf(base, sizeof base, "%s/plots/%s", root, out_name);
         else
             snprintf(base, sizeof base, "%s/plots/%s/%s", root, o->tier, out_name);
-        if (draw_plot(&m, script, csv, base, e))
+        if (draw_plot(&m, script, csv, task->summary ? summary : "", base, e))
             goto out;
         fprintf(stderr, "[%s] plotted %s.png and .svg\n", name, base);
     }

@@ -13,7 +13,17 @@ typedef struct uf_run_opts {
     int no_plot;
     int nset;
     char *const *set; /* KEY=VALUE settings overriding the manifest's (uf_manifest_set) */
+    int sample;       /* only the jobs the tier's `sample` setting names (CI's regression sample) */
+    int workers;      /* > 1: the jobs first run by that many `uotft run --shard` processes (workers.h) */
+    int shard_i, shard_n; /* shard_n > 0: only jobs i, i + n, ... of the list, and no tables written */
+    /* progress over the whole invocation: jobs of every manifest to run, those done before this
+     * manifest, and the time they took (a shard's worker is told them on its command line) */
+    long total_jobs, done_jobs;
+    double elapsed;
 } uf_run_opts;
+
+/* How many jobs uf_run_manifest will run for these options (the sample's with o->sample). */
+long uf_run_count_jobs(const char *path, const uf_run_opts *o, uf_err *e);
 
 /* Returns 0 when everything was written (and, with check, *mismatches says
  * how many paper values were not reproduced). */

@@ -27,6 +27,12 @@ typedef struct uf_task {
     int (*report)(const uf_run_ctx *ctx, FILE *md, uf_err *e);
     /* Compares with the paper ([paper] section); NULL if the task has nothing to check. */
     int (*check)(const uf_run_ctx *ctx, FILE *out, int *mismatches, uf_err *e);
+    /* A TSV of the table summarised per cell (results/<tier>/<name>.summary.tsv, what the plots
+     * read); NULL if the task has none. */
+    int (*summary)(const uf_run_ctx *ctx, FILE *out, uf_err *e);
+    /* 1 when a job keeps its result on disk (a run folder), so worker processes can compute the
+     * jobs first and the table be read back from them (workers.h) */
+    int kept_on_disk;
 } uf_task;
 
 const uf_task *uf_task_find(const char *name);

@@ -1,25 +1,34 @@
 /* Manifest task over fine-tuning: one job is one `uotft finetune` run (train/finetune.h), its
  * settings read from the manifest by the names uotft finetune takes ('_' for '-'), plus `recipe`,
  * `runs` (the folder that holds every run) and, for a computed selection, the selection task's
- * keys (method, top, source_means, ...; task_select.c). A run's folder is named by a hash of its
+ * keys (method, top, source_means, ...; task_select.c; method = none: no source data), and
+ * `blocks = N`, `block = B` (the B-th of N consecutive blocks of the whole ranking, Figure 4(b)). A run's folder is named by a hash of its
  * settings, so the same run asked for by two manifests (or twice) is computed once, and a run
  * killed half-way resumes where it stopped. The report gives mean +- standard deviation over the
- * `seed` axis, the best seed beside it, and the paper's number where [paper] has one. */
-#define _POSIX_C_SOURCE 200809L
+ * `seed` axis, the best seed beside it, the gain over the [experiment] `baseline` column, the
+ * paper's number where [paper] has one, and the [claims] evaluated (claims.h). */
+#define _DEFAULT_SOURCE /* flock */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "../core/alloc.h"
 #include "../core/fileio.h"
+#include "../core/parallel.h"
 #include "../core/sha256.h"
 #include "../core/tsv.h"
 #include "../train/finetune.h"
+#include "claims.h"
 #include "task.h"
 
-/* No wall time here: the table must be the same bytes however often a run was interrupted. */
-static const char *const finetune_cols[] = {"final_top1", "best_top1", "best_epoch", "run"};
+/* No wall time here: the table must be the same bytes however often a run was interrupted.
+ * recall: the share of the [settings] concept's classes in the selection (%), "" without one. */
+static const char *const finetune_cols[] = {"final_top1", "best_top1", "best_epoch", "run", "recall"};
 
 enum { MAX_PATHS = 8 };
 
@@ -28,35 +37,62 @@ typedef struct job_cfg {
     uf_finetune_cfg c;
     char paths[MAX_PATHS][4096];
     char select[4200];
+    double recall; /* of the selection's concept classes, %; NAN when there is none */
 } job_cfg;
+
+/* The ranks [first, end) the job's selection keeps: the top k, or with `blocks = N` the B-th
+ * (`block`, from 1) of N consecutive blocks of the whole ranking. */
+static int selected_ranks(const uf_manifest *m, const int *coords, const uf_job_selection *js, int *first, int *end,
+                          uf_err *e)
+{
+    long b, nb;
+    *first = 0, *end = js->k;
+    int rc = uf_job_long(m, coords, "blocks", 0, &nb, e), n = js->sel.n;
+    if (rc || nb == 0)
+        return rc;
+    if (uf_job_long(m, coords, "block", 0, &b, e))
+        return -1;
+    if (nb < 1 || nb > n || b < 1 || b > nb)
+        return uf_fail(e, "%s: block %ld of %ld: expected 1 <= block <= blocks <= %d (the source's size)", m->path, b,
+                       nb, n);
+    *first = (int)((long)(b - 1) * n / nb), *end = (int)((long)b * n / nb);
+    return 0;
+}
 
 /* The job's selection written as runs/select-<hash of its content>.tsv; path "" when the job names
  * no selection method (its `select` setting, if any, is used as given). */
-static int selection_file(uf_run_ctx *ctx, const int *coords, const char *runs, char *path, size_t n, uf_err *e)
+static int selection_file(uf_run_ctx *ctx, const int *coords, const char *runs, job_cfg *j, uf_err *e)
 {
-    char method[64], hex[65];
-    int rc = uf_job_get(ctx->m, coords, "method", 0, method, sizeof method, e);
+    char method[64], hex[65], *path = j->select;
+    size_t n = sizeof j->select;
+    int rc = uf_job_get(ctx->m, coords, "method", 0, method, sizeof method, e), first, end;
     path[0] = '\0';
-    if (rc)
+    j->recall = NAN;
+    if (rc || strcmp(method, "none") == 0) /* method = none: a cell without source data */
         return rc < 0 ? -1 : 0;
     uf_job_selection js;
-    if (uf_job_select(ctx, coords, 0, &js, e)) {
-        uf_job_selection_free(&js);
-        return -1;
+    char *text = NULL;
+    size_t len = 0;
+    rc = uf_job_select(ctx, coords, 0, &js, e) || selected_ranks(ctx->m, coords, &js, &first, &end, e) ? -1 : 0;
+    size_t cap = (size_t)(end - first) * 48 + 32;
+    if (!rc && !(text = uf_alloc(cap, e)))
+        rc = -1;
+    if (!rc) {
+        int hits = 0;
+        len += (size_t)snprintf(text, cap, "rank\tindex\tscore\n");
+        for (int r = first; r < end; r++) {
+            int src = js.sel.order[r];
+            hits += js.mask ? js.mask[src] : 0;
+            len += (size_t)snprintf(text + len, cap - len, "%d\t%d\t%.17g\n", r + 1, src, js.sel.score[src]);
+        }
+        if (js.mask)
+            j->recall = 100.0 * hits / js.concept_total;
     }
-    size_t cap = (size_t)js.k * 48 + 32, len = 0;
-    char *text = uf_alloc(cap, e);
-    if (!text) {
-        uf_job_selection_free(&js);
-        return -1;
-    }
-    len += (size_t)snprintf(text, cap, "rank\tindex\tscore\n");
-    for (int r = 0; r < js.k; r++)
-        len += (size_t)snprintf(text + len, cap - len, "%d\t%d\t%.17g\n", r + 1, js.sel.order[r],
-                                js.sel.score[js.sel.order[r]]);
     uf_job_selection_free(&js);
-    rc = uf_sha256_mem(text, len, hex) ? uf_fail(e, "sha256 failed") : 0;
-    snprintf(path, n, "%s/select-%.16s.tsv", runs, hex);
+    if (!rc && uf_sha256_mem(text, len, hex))
+        rc = uf_fail(e, "sha256 failed");
+    if (!rc)
+        snprintf(path, n, "%s/select-%.16s.tsv", runs, hex);
     uf_out o;
     if (!rc && !uf_is_file(path) && !(rc = uf_mkdirs(runs, e)) && !(rc = uf_out_open(&o, path, e))) {
         fwrite(text, 1, len, o.f);
@@ -117,10 +153,13 @@ static int job_config(uf_run_ctx *ctx, const int *coords, job_cfg *j, char *dir,
     if (uf_recipe_parse(recipe, &r))
         return uf_fail(e, "%s: unknown recipe '%s' (finetune, labelled, unlabelled, cotuning)", m->path, recipe);
     uf_finetune_defaults(&j->c, r);
-    if (read_settings(m, coords, j, e) || selection_file(ctx, coords, runs, j->select, sizeof j->select, e))
+    if (read_settings(m, coords, j, e) || selection_file(ctx, coords, runs, j, e))
         return -1;
+    /* the file the task wrote holds exactly the selected units; `top` only said how many */
     if (j->select[0])
-        j->c.select = j->select;
+        j->c.select = j->select, j->c.top = 0;
+    else if (!j->c.select)
+        j->c.top = 0;
     if (uf_finetune_note(&j->c, note, sizeof note, e))
         return -1;
     /* named by the settings alone: a finished run is found again on any thread count */
@@ -128,6 +167,34 @@ static int job_config(uf_run_ctx *ctx, const int *coords, job_cfg *j, char *dir,
         return uf_fail(e, "sha256 failed");
     snprintf(dir, n, "%s/%s-%s-%.16s", runs, recipe, j->c.target, hex);
     return 0;
+}
+
+/* Runs the job's fine-tuning under an exclusive lock on <dir>.lock: two workers given the same run
+ * (two manifests, or two jobs, asking for the same settings) take turns, and the second finds it
+ * finished. The kernel drops the lock of a killed process. With the `threads` setting the run
+ * uses that many threads whatever the invocation's count, so its bits do not depend on how the
+ * tier was launched (--jobs, --sample, CI). */
+static int run_locked(const uf_manifest *m, const int *coords, job_cfg *j, const char *dir, uf_finetune_result *res,
+                      uf_err *e)
+{
+    char lock[4500];
+    long threads;
+    if (uf_job_long(m, coords, "threads", 0, &threads, e) || uf_mkdirs(dir, e))
+        return -1;
+    snprintf(lock, sizeof lock, "%s.lock", dir);
+    int fd = open(lock, O_RDWR | O_CREAT, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return uf_fail(e, "%s: cannot lock: %s", lock, strerror(errno));
+    }
+    int before = uf_threads();
+    if (threads > 0)
+        uf_set_threads((int)threads);
+    int rc = uf_finetune(&j->c, dir, res, e);
+    uf_set_threads(before);
+    close(fd);
+    return rc;
 }
 
 static int finetune_job(uf_run_ctx *ctx, const int *coords, uf_err *e)
@@ -139,107 +206,297 @@ static int finetune_job(uf_run_ctx *ctx, const int *coords, uf_err *e)
         return -1;
     int rc = job_config(ctx, coords, j, dir, sizeof dir, e);
     if (!rc)
-        rc = uf_finetune(&j->c, dir, &res, e);
+        rc = run_locked(ctx->m, coords, j, dir, &res, e);
+    char fin[32], best[32], epoch[16], recall[32] = "";
+    if (!rc && !isnan(j->recall))
+        snprintf(recall, sizeof recall, "%.2f", j->recall);
     free(j);
     if (rc)
         return -1;
-    char fin[32], best[32], epoch[16];
     snprintf(fin, sizeof fin, "%.2f", res.final_top1);
     snprintf(best, sizeof best, "%.2f", res.best_top1);
     snprintf(epoch, sizeof epoch, "%d", res.best_epoch + 1);
     const char *slash = strrchr(dir, '/');
-    const char *values[] = {fin, best, epoch, slash ? slash + 1 : dir};
+    const char *values[] = {fin, best, epoch, slash ? slash + 1 : dir, recall};
     uf_run_add_row(ctx, coords, values);
     return 0;
 }
 
 /* ---- report ---- */
 
-static int axis_named(const uf_manifest *m, const char *name)
-{
-    for (int a = 0; a < m->naxes; a++)
-        if (strcmp(m->axes[a].name, name) == 0)
-            return a;
-    return -1;
-}
+enum { MAX_SEEDS = 64 };
 
-/* final_top1 over the seeds of a cell (every axis but seed fixed by coords). */
-static int cell_values(const uf_run_ctx *ctx, const int *coords, int seed_axis, double *v, int max)
+/* A cell's final_top1 per seed (every axis but seed fixed by coords): v[s] for the seed axis's s-th
+ * value, have[s] = 1 where the table has it. */
+typedef struct seeds {
+    int n;
+    double v[MAX_SEEDS];
+    unsigned char have[MAX_SEEDS];
+} seeds;
+
+static seeds cell_seeds(const uf_run_ctx *ctx, const int *coords, int seed_axis)
 {
     const uf_manifest *m = ctx->m;
     const uf_table *t = &ctx->table;
-    int n = 0, cv = 1 + m->naxes;
-    for (int r = 0; r < t->nrows && n < max; r++) {
-        int a = 0;
-        while (a < m->naxes && (a == seed_axis || strcmp(uf_table_at(t, r, 1 + a), m->axes[a].values[coords[a]]) == 0))
-            a++;
-        if (a == m->naxes)
-            v[n++] = atof(uf_table_at(t, r, cv));
+    seeds out = {.n = seed_axis >= 0 ? m->axes[seed_axis].n : 1};
+    for (int r = 0; r < t->nrows; r++) {
+        int a = 0, s = 0;
+        for (; a < m->naxes; a++) {
+            const char *v = uf_table_at(t, r, 1 + a);
+            if (a != seed_axis && strcmp(v, m->axes[a].values[coords[a]]) != 0)
+                break;
+            if (a == seed_axis)
+                while (s < out.n && strcmp(v, m->axes[a].values[s]) != 0)
+                    s++;
+        }
+        if (a == m->naxes && s < out.n && s < MAX_SEEDS)
+            out.v[s] = atof(uf_table_at(t, r, 1 + m->naxes)), out.have[s] = 1;
     }
-    return n;
+    return out;
+}
+
+/* Paired difference a - b, seed by seed (only seeds both have). */
+static seeds seeds_minus(const seeds *a, const seeds *b)
+{
+    seeds d = {.n = a->n};
+    for (int s = 0; s < a->n && s < MAX_SEEDS; s++)
+        if (a->have[s] && b->have[s])
+            d.v[s] = a->v[s] - b->v[s], d.have[s] = 1;
+    return d;
+}
+
+typedef struct stats {
+    int n;
+    double mean, sd, best;
+} stats;
+
+static stats stats_of(const seeds *x)
+{
+    stats st = {0};
+    for (int s = 0; s < x->n && s < MAX_SEEDS; s++)
+        if (x->have[s]) {
+            st.best = st.n == 0 || x->v[s] > st.best ? x->v[s] : st.best;
+            st.mean += x->v[s], st.n++;
+        }
+    if (st.n == 0)
+        return st;
+    st.mean /= st.n;
+    for (int s = 0; s < x->n && s < MAX_SEEDS; s++)
+        if (x->have[s])
+            st.sd += (x->v[s] - st.mean) * (x->v[s] - st.mean) / (st.n > 1 ? st.n - 1 : 1);
+    st.sd = sqrt(st.sd);
+    return st;
 }
 
 /* The paper's number for a cell: [paper] key = the values of the axes with more than one value
- * (seed excluded), joined by '/'. */
-static double paper_value(const uf_manifest *m, const int *coords, int seed_axis)
+ * (seed excluded), joined by '/'; the average row's key starts with "average". */
+static double paper_value(const uf_manifest *m, const int *coords, int seed_axis, int avg_axis)
 {
     char key[1024] = "";
     size_t k = 0;
     for (int a = 0; a < m->naxes; a++)
         if (a != seed_axis && m->axes[a].n > 1 && k < sizeof key)
-            k += (size_t)snprintf(key + k, sizeof key - k, "%s%s", k ? "/" : "", m->axes[a].values[coords[a]]);
+            k += (size_t)snprintf(key + k, sizeof key - k, "%s%s", k ? "/" : "",
+                                  a == avg_axis ? "average" : m->axes[a].values[coords[a]]);
     const char *v = uf_manifest_raw(m, "paper", key);
     return v ? atof(v) : NAN;
 }
 
-static void print_cell(FILE *md, const double *v, int n, double paper)
+/* How the report is laid out: rows and cols axes, the seed axis, the baseline column (-1: none). */
+typedef struct layout {
+    int rows, cols, seed, baseline, average;
+} layout;
+
+/* The seeds of a cell; with avg set, the mean over the rows axis, seed by seed. */
+static seeds layout_seeds(const uf_run_ctx *ctx, const layout *l, int *coords, int avg)
 {
-    if (n == 0) {
+    if (!avg)
+        return cell_seeds(ctx, coords, l->seed);
+    int keep = coords[l->rows], nr = ctx->m->axes[l->rows].n;
+    seeds sum = {0};
+    for (int r = 0; r < nr; r++) {
+        coords[l->rows] = r;
+        seeds one = cell_seeds(ctx, coords, l->seed);
+        sum.n = one.n;
+        for (int s = 0; s < one.n && s < MAX_SEEDS; s++) {
+            sum.have[s] = (r == 0 || sum.have[s]) && one.have[s];
+            sum.v[s] += one.v[s] / nr;
+        }
+    }
+    coords[l->rows] = keep;
+    return sum;
+}
+
+static void print_cell(FILE *md, const uf_run_ctx *ctx, const layout *l, int *coords, int avg)
+{
+    const uf_manifest *m = ctx->m;
+    seeds v = layout_seeds(ctx, l, coords, avg);
+    stats st = stats_of(&v);
+    double paper = paper_value(m, coords, l->seed, avg ? l->rows : -1);
+    if (st.n == 0) {
         fprintf(md, " – |");
         return;
     }
-    double mean = 0, var = 0, best = v[0];
-    for (int i = 0; i < n; i++) {
-        mean += v[i] / n;
-        best = v[i] > best ? v[i] : best;
-    }
-    for (int i = 0; i < n; i++)
-        var += (v[i] - mean) * (v[i] - mean) / (n > 1 ? n - 1 : 1);
-    fprintf(md, " %.2f ± %.2f (best %.2f)", mean, sqrt(var), best);
-    if (!isnan(paper))
+    fprintf(md, " %.2f ± %.2f (best %.2f)", st.mean, st.sd, st.best);
+    if (l->baseline >= 0 && coords[l->cols] != l->baseline) {
+        int col = coords[l->cols];
+        coords[l->cols] = l->baseline;
+        seeds b = layout_seeds(ctx, l, coords, avg);
+        double paper_base = paper_value(m, coords, l->seed, avg ? l->rows : -1);
+        coords[l->cols] = col;
+        seeds d = seeds_minus(&v, &b);
+        stats gain = stats_of(&d);
+        if (gain.n)
+            fprintf(md, "; Δ %+.2f ± %.2f", gain.mean, gain.sd);
+        if (!isnan(paper) && !isnan(paper_base))
+            fprintf(md, " [paper %.2f, Δ %+.2f]", paper, paper - paper_base);
+        else if (!isnan(paper))
+            fprintf(md, " [paper %.2f]", paper);
+    } else if (!isnan(paper)) {
         fprintf(md, " [paper %.2f]", paper);
+    }
     fprintf(md, " |");
 }
 
+static void print_table(FILE *md, const uf_run_ctx *ctx, const layout *l, int *coords)
+{
+    const uf_manifest *m = ctx->m;
+    fprintf(md, "| %s \\ %s |", m->axes[l->rows].name, m->axes[l->cols].name);
+    for (int c = 0; c < m->axes[l->cols].n; c++)
+        fprintf(md, " %s |", m->axes[l->cols].values[c]);
+    fprintf(md, "\n|---|");
+    for (int c = 0; c < m->axes[l->cols].n; c++)
+        fprintf(md, "---:|");
+    fprintf(md, "\n");
+    for (int r = 0; r < m->axes[l->rows].n + l->average; r++) {
+        int avg = r == m->axes[l->rows].n;
+        coords[l->rows] = avg ? 0 : r;
+        fprintf(md, "| %s%s%s |", avg ? "**" : "", avg ? "average" : m->axes[l->rows].values[r], avg ? "**" : "");
+        for (int c = 0; c < m->axes[l->cols].n; c++) {
+            coords[l->cols] = c;
+            print_cell(md, ctx, l, coords, avg);
+        }
+        fprintf(md, "\n");
+    }
+}
+
+static int table_has_data(const uf_run_ctx *ctx, const layout *l, int *coords)
+{
+    int n = 0;
+    for (int r = 0; r < ctx->m->axes[l->rows].n && !n; r++)
+        for (int c = 0; c < ctx->m->axes[l->cols].n && !n; c++) {
+            coords[l->rows] = r, coords[l->cols] = c;
+            seeds v = cell_seeds(ctx, coords, l->seed);
+            n = stats_of(&v).n;
+        }
+    coords[l->rows] = coords[l->cols] = 0;
+    return n > 0;
+}
+
+static int read_layout(const uf_manifest *m, layout *l, uf_err *e)
+{
+    l->rows = uf_manifest_axis(m, uf_manifest_meta(m, "rows", ""));
+    l->cols = uf_manifest_axis(m, uf_manifest_meta(m, "cols", ""));
+    l->seed = uf_manifest_axis(m, "seed");
+    l->average = strcmp(uf_manifest_meta(m, "average", "no"), "yes") == 0;
+    l->baseline = -1;
+    if (l->rows < 0 || l->cols < 0 || l->rows == l->cols || l->rows == l->seed || l->cols == l->seed)
+        return uf_fail(e, "%s: [experiment] rows and cols must name two different grid axes other than seed", m->path);
+    if (l->seed >= 0 && m->axes[l->seed].n > MAX_SEEDS)
+        return uf_fail(e, "%s: at most %d seeds", m->path, MAX_SEEDS);
+    const char *base = uf_manifest_meta(m, "baseline", NULL);
+    for (int c = 0; base && c < m->axes[l->cols].n; c++)
+        if (strcmp(m->axes[l->cols].values[c], base) == 0)
+            l->baseline = c;
+    if (base && l->baseline < 0)
+        return uf_fail(e, "%s: baseline = %s is not a value of the cols axis %s", m->path, base, m->axes[l->cols].name);
+    return 0;
+}
+
+static int has_section(const uf_manifest *m, const char *section)
+{
+    for (int i = 0; i < m->nkv; i++)
+        if (strcmp(m->kv[i].section, section) == 0)
+            return 1;
+    return 0;
+}
+
+/* One table per combination of the axes other than rows, cols and seed. */
 static int finetune_report(const uf_run_ctx *ctx, FILE *md, uf_err *e)
 {
     const uf_manifest *m = ctx->m;
-    int ra = axis_named(m, uf_manifest_meta(m, "rows", "")), ca = axis_named(m, uf_manifest_meta(m, "cols", ""));
-    int sa = axis_named(m, "seed"), coords[UF_MAX_AXES] = {0};
-    if (ra < 0 || ca < 0 || ra == ca)
-        return uf_fail(e, "%s: [experiment] rows and cols must name two different grid axes", m->path);
-    int nseeds = sa >= 0 ? m->axes[sa].n : 1;
+    layout l;
+    if (read_layout(m, &l, e))
+        return -1;
+    int nseeds = l.seed >= 0 ? m->axes[l.seed].n : 1, coords[UF_MAX_AXES];
     fprintf(md, "\nTop-1 accuracy (%%) after the last epoch: mean ± standard deviation over %d seed%s, the best "
-                "seed beside it%s.\n\n| %s \\ %s |",
-            nseeds, nseeds > 1 ? "s" : "", uf_manifest_raw(m, "paper", NULL) ? ", the paper's number in brackets" : "",
-            m->axes[ra].name, m->axes[ca].name);
-    for (int c = 0; c < m->axes[ca].n; c++)
-        fprintf(md, " %s |", m->axes[ca].values[c]);
-    fprintf(md, "\n|---|");
-    for (int c = 0; c < m->axes[ca].n; c++)
-        fprintf(md, "---:|");
-    fprintf(md, "\n");
-    double v[256];
-    for (int r = 0; r < m->axes[ra].n; r++) {
-        coords[ra] = r;
-        fprintf(md, "| %s |", m->axes[ra].values[r]);
-        for (int c = 0; c < m->axes[ca].n; c++) {
-            coords[ca] = c;
-            print_cell(md, v, cell_values(ctx, coords, sa, v, 256), paper_value(m, coords, sa));
-        }
+                "seed beside it%s%s.\n",
+            nseeds, nseeds > 1 ? "s" : "",
+            l.baseline >= 0 ? "; Δ: the gain over the baseline column, mean ± sd of the paired seeds' differences" : "",
+            has_section(m, "paper") ? "; the paper's number (and gain) in brackets" : "");
+    long njobs = uf_manifest_njobs(m);
+    for (long j = 0; j < njobs; j++) {
+        uf_manifest_job(m, j, coords);
+        if (coords[l.rows] || coords[l.cols] || (l.seed >= 0 && coords[l.seed]) || !table_has_data(ctx, &l, coords))
+            continue; /* a table of skipped cells says nothing */
+        int heading = 0;
+        for (int a = 0; a < m->naxes; a++)
+            if (a != l.rows && a != l.cols && a != l.seed && m->axes[a].n > 1) {
+                fprintf(md, heading ? ", %s %s" : "\n### %s %s", m->axes[a].name, m->axes[a].values[coords[a]]);
+                heading = 1;
+            }
         fprintf(md, "\n");
+        print_table(md, ctx, &l, coords);
+    }
+    return uf_claims_report(ctx, "final_top1", md, e);
+}
+
+/* A line per cell (every axis but seed): its axis values, n, mean, sd, best, and the paired gain
+ * over the baseline column (empty for the baseline and without one): what the figures plot. */
+static int finetune_summary(const uf_run_ctx *ctx, FILE *out, uf_err *e)
+{
+    const uf_manifest *m = ctx->m;
+    layout l;
+    if (read_layout(m, &l, e))
+        return -1;
+    int coords[UF_MAX_AXES];
+    for (int a = 0; a < m->naxes; a++)
+        if (a != l.seed)
+            fprintf(out, "%s\t", m->axes[a].name);
+    fprintf(out, "n\tmean\tsd\tbest\tgain\tgain_sd\n");
+    long njobs = uf_manifest_njobs(m);
+    for (long j = 0; j < njobs; j++) {
+        uf_manifest_job(m, j, coords);
+        if (l.seed >= 0 && coords[l.seed])
+            continue;
+        for (int a = 0; a < m->naxes; a++)
+            if (a != l.seed)
+                fprintf(out, "%s\t", m->axes[a].values[coords[a]]);
+        seeds v = cell_seeds(ctx, coords, l.seed);
+        stats st = stats_of(&v);
+        fprintf(out, "%d\t%.4f\t%.4f\t%.2f\t", st.n, st.mean, st.sd, st.best);
+        stats g = {0};
+        if (l.baseline >= 0 && coords[l.cols] != l.baseline) {
+            int col = coords[l.cols];
+            coords[l.cols] = l.baseline;
+            seeds b = cell_seeds(ctx, coords, l.seed), d = seeds_minus(&v, &b);
+            coords[l.cols] = col;
+            g = stats_of(&d);
+        }
+        if (g.n) /* no gain for the baseline itself, nor without a seed both cells have */
+            fprintf(out, "%.4f\t%.4f\n", g.mean, g.sd);
+        else
+            fprintf(out, "\t\n");
     }
     return 0;
 }
 
-const uf_task uf_task_finetune = {"finetune", 4, finetune_cols, finetune_job, finetune_report, NULL};
+const uf_task uf_task_finetune = {
+    .name = "finetune",
+    .ncols = 5,
+    .cols = finetune_cols,
+    .run_job = finetune_job,
+    .report = finetune_report,
+    .summary = finetune_summary,
+    .kept_on_disk = 1,
+};

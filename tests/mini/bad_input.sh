@@ -90,5 +90,5 @@ expect 1 "results/mini/pretrain/supervised.ckpt: not a uotft checkpoint" "$uotft
 sed -i 's/^prepare = mini/prepare = everything/' "$r/experiments/probe.ini"
 expect 1 "unknown preparation 'everything'" "$uotft" run "$r/experiments/probe.ini" --tier mini
 expect 1 "'world': expected KEY=VALUE" "$uotft" run "$r/experiments/probe.ini" --tier mini --set world
-expect 1 "model is a grid axis" "$uotft" run "$r/experiments/probe.ini" --tier mini --set model=random
+expect 1 "set model=: an axis needs at least one value" "$uotft" run "$r/experiments/probe.ini" --tier mini --set "model= , "
 echo "bad input: pretrain, features, probe, the preparation and --set refuse it with the file and the reason"

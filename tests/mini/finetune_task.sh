@@ -52,9 +52,9 @@ run() { "$uotft" run "$@" --tier mini --threads 2 --no-plot 2> "$w/log" || fail 
 manifest "$w/a/ft.ini" ft "finetune, labelled" "0, 1" "$w/a/runs"
 run "$w/a/ft.ini" --out-root "$w/a"
 csv=$w/a/results/mini/ft.csv
-[ "$(head -1 "$csv")" = "tier,recipe,target,seed,final_top1,best_top1,best_epoch,run" ] || fail "CSV header: $(head -1 "$csv")"
+[ "$(head -1 "$csv")" = "tier,recipe,target,seed,final_top1,best_top1,best_epoch,run,recall" ] || fail "CSV header: $(head -1 "$csv")"
 [ "$(wc -l < "$csv")" = 5 ] || fail "$csv: $(wc -l < "$csv") lines, expected 4 rows"
-[ "$(ls -d "$w"/a/runs/*-mini-digits-* | wc -l)" = 4 ] || fail "expected 4 run folders"
+[ "$(ls -d "$w"/a/runs/*-mini-digits-*/ | wc -l)" = 4 ] || fail "expected 4 run folders"
 ls "$w"/a/runs/select-*.tsv > /dev/null 2>&1 || fail "no selection file written"
 grep -q "| labelled | [0-9.]* ± [0-9.]* (best [0-9.]*) |" "$w/a/results/mini/ft.md" ||
   fail "report lacks mean ± std (best): $(cat "$w/a/results/mini/ft.md")"

@@ -1,0 +1,49 @@
+# Figure 4(b) in the mini world: the pool's 565 glyph classes ranked by UOT's score to digits and cut
+# into 10 consecutive blocks (56 or 57 classes); top-1 accuracy on digits fine-tuned with each block in
+# turn, for our supervised and MoCo v2 backbones, against fine-tuning alone (dashed, same colour).
+# Called by `uotft run experiments/fig4b.ini --tier mini` with
+#   summary = results/mini/fig4b.summary.tsv (one line per cell: mean and sd over the seeds; the
+#             finetune lines repeat one run at every block)
+#   out     = output path without extension (.png and .svg are written)
+
+# 1. One datablock (block, mean, sd) per (model, approach). Each starts with an undefined point and
+#    cells without data (n = 0: a --sample run, an unfinished grid) are left out, so a series with no
+#    data yet still plots, as nothing, instead of failing the run.
+set datafile separator "\t"
+set datafile columnheaders
+is(m, a) = strcol('model') eq m && strcol('dataset') eq 'digits' && strcol('approach') eq a && column('n') > 0
+do for [b in '$SB $SF $MB $MF'] { eval 'set print '.b; print 'NaN NaN NaN'; unset print }
+set table $SB append
+plot summary using (column('block')):(column('mean')):(column('sd')) with table if (is('supervised', 'uot-block'))
+set table $SF append
+plot summary using (column('block')):(column('mean')):(column('sd')) with table if (is('supervised', 'finetune'))
+set table $MB append
+plot summary using (column('block')):(column('mean')):(column('sd')) with table if (is('moco-v2', 'uot-block'))
+set table $MF append
+plot summary using (column('block')):(column('mean')):(column('sd')) with table if (is('moco-v2', 'finetune'))
+unset table
+set datafile separator whitespace
+unset datafile columnheaders
+
+# 2. One panel, so the two backbones and their baselines read against each other; the key goes under
+#    it because the baselines run across the whole width. An empty plot cannot autoscale: fixed range.
+set xrange [0.5:10.5]
+set xtics 1, 1, 10
+set grid ytics lc rgb '#dddddd'
+set key below horizontal maxrows 2
+if (|$SB| + |$SF| + |$MB| + |$MF| == 4) { set yrange [0:100] }
+set xlabel 'block of the UOT ranking (1 = closest to digits)'
+set ylabel 'top-1 accuracy on digits (%), mean ± sd of 3 seeds'
+set title 'Figure 4(b), mini: fine-tuning on digits with one tenth of the 565 pool classes, ranked by UOT'
+
+do for [fmt in "png svg"] {
+  if (fmt eq 'png') { set terminal pngcairo size 800,560 font 'Sans,11' } else { set terminal svg size 800,560 font 'Sans,11' }
+  set output out.'.'.fmt
+  plot $SF using 1:($2-$3):($2+$3) with filledcurves fc rgb '#1f77b4' fs transparent solid 0.12 noborder notitle, \
+       $MF using 1:($2-$3):($2+$3) with filledcurves fc rgb '#d62728' fs transparent solid 0.12 noborder notitle, \
+       $SB with yerrorlines lw 2 pt 7 lc rgb '#1f77b4' title 'supervised: with the block', \
+       $SF using 1:2 with lines dt 2 lw 2 lc rgb '#1f77b4' title 'supervised: fine-tuning alone', \
+       $MB with yerrorlines lw 2 pt 5 lc rgb '#d62728' title 'MoCo v2: with the block', \
+       $MF using 1:2 with lines dt 2 lw 2 lc rgb '#d62728' title 'MoCo v2: fine-tuning alone'
+  set output
+}
