@@ -46,3 +46,19 @@ char *uf_strndup_at(const char *s, size_t n, const char *file, int line, uf_err 
     }
     return c;
 }
+
+float *uf_floats_at(size_t count, const char *file, int line, uf_err *e)
+{
+    size_t bytes = 0;
+    if (product(count, sizeof(float), &bytes, file, line, e))
+        return NULL;
+    if (bytes > SIZE_MAX - 63) {
+        uf_fail(e, "allocation of %zu floats overflows at %s:%d", count, file, line);
+        return NULL;
+    }
+    /* aligned_alloc wants a multiple of the alignment */
+    float *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p)
+        uf_fail(e, "out of memory (%zu bytes) at %s:%d", bytes, file, line);
+    return p;
+}

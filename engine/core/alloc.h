@@ -24,9 +24,13 @@
 /* copies of a string (s must not be NULL) and of its first n bytes at most */
 #define uf_strdup(s, e) uf_strndup_at((s), (size_t)-1, __FILE__, __LINE__, (e))
 #define uf_strndup(s, n, e) uf_strndup_at((s), (n), __FILE__, __LINE__, (e))
+/* count floats, uninitialised, aligned to 64 bytes (a cache line, one AVX-512 vector) for the
+ * network's kernels; free() releases them */
+#define uf_alloc_floats(count, e) uf_floats_at((count), __FILE__, __LINE__, (e))
 
 void *uf_alloc_at(size_t count, size_t size, int zero, const char *file, int line, uf_err *e);
 void *uf_realloc_at(void *p, size_t count, size_t size, const char *file, int line, uf_err *e);
 char *uf_strndup_at(const char *s, size_t n, const char *file, int line, uf_err *e);
+float *uf_floats_at(size_t count, const char *file, int line, uf_err *e);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "conv_direct.h"
+#include "core/alloc.h"
 #include "core/parallel.h"
 #include "par.h"
 
@@ -12,13 +13,8 @@ static float *grow(float **p, size_t *cap, size_t n, uf_err *e)
 {
     if (n > *cap) {
         free(*p);
-        size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-        *p = aligned_alloc(64, bytes);
+        *p = uf_alloc_floats(n, e);
         *cap = *p ? n : 0;
-        if (!*p) {
-            uf_fail(e, "out of memory allocating a %zu-float workspace", n);
-            return NULL;
-        }
     }
     return *p;
 }

@@ -26,6 +26,13 @@ static int direct_shape(const uf_conv_dims *d)
     return d->stride == 2 && d->ks >= 3 && 2 * d->ho >= d->h && 2 * d->wo >= d->w;
 }
 
+const char *uf_conv_path(void)
+{
+    uf_conv_dims probe;
+    uf_conv_dims_set(&probe, 1, 1, 4, 4, 1, 3, 1, 1); /* a same-size 3x3 conv: direct wherever it can be */
+    return uf_conv_direct_ok(&probe) ? "direct" : "im2col";
+}
+
 int uf_conv_direct_ok(const uf_conv_dims *d)
 {
     const char *s = getenv("UOTFT_CONV");

@@ -14,8 +14,11 @@
 
 #include "conv.h"
 
-/* 1 when UOTFT_CONV=direct, the CPU has AVX-512F and d has one of the shapes above */
+/* 1 unless UOTFT_CONV=im2col, when the CPU has AVX-512F and d has one of the shapes above */
 int uf_conv_direct_ok(const uf_conv_dims *d);
+/* "direct" or "im2col": the path this process takes for the shapes above. Products stamped with it
+ * (the mini tier's features) are remade when it changes, since the two round differently. */
+const char *uf_conv_path(void);
 
 /* x: (C, N, H, W), w: (K, C, ks, ks) -> y: (K, N, Ho, Wo) = conv(x) + beta y */
 int uf_conv_direct_forward(const uf_conv_dims *d, const float *w, const float *x, float *y, float beta, uf_ws *ws,

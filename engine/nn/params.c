@@ -40,25 +40,20 @@ int uf_params_add(uf_params *p, const char *name, int ndim, const int64_t *shape
     return p->n++;
 }
 
-static float *alloc_floats(size_t n)
+/* n zeroed floats, 64-byte aligned */
+static float *zeroed_floats(size_t n, uf_err *e)
 {
-    /* aligned_alloc needs a size that is a multiple of the alignment */
-    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-    float *x = aligned_alloc(64, bytes ? bytes : 64);
+    float *x = uf_alloc_floats(n, e);
     if (x)
-        memset(x, 0, bytes);
+        memset(x, 0, n * sizeof(float));
     return x;
 }
 
 int uf_params_alloc(uf_params *p, int grads, uf_err *e)
 {
-    p->w = alloc_floats(p->total);
-    if (grads) {
-        p->g = alloc_floats(p->total);
-        p->m = alloc_floats(p->total);
-    }
-    if (!p->w || (grads && (!p->g || !p->m)))
-        return uf_fail(e, "out of memory allocating %zu parameters", p->total);
+    if (!(p->w = zeroed_floats(p->total, e)) ||
+        (grads && (!(p->g = zeroed_floats(p->total, e)) || !(p->m = zeroed_floats(p->total, e)))))
+        return uf_wrap(e, "%zu parameters: ", p->total);
     return 0;
 }
 

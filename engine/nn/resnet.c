@@ -426,9 +426,9 @@ static int plan(uf_model *m, int n, int h, int w, int keep, uf_err *e)
     if (pl.top > m->arena_cap) {
         free(m->arena);
         m->arena_cap = 0;
-        if (!(m->arena = aligned_alloc(64, al16(pl.top) * sizeof(float))))
-            return uf_fail(e, "out of memory: activations of %s at batch %d, %d x %d need %.1f GiB", m->arch.name,
-                           n, h, w, (double)pl.top * 4 / (1 << 30));
+        if (!(m->arena = uf_alloc_floats(al16(pl.top), e)))
+            return uf_wrap(e, "activations of %s at batch %d, %d x %d (%.1f GiB): ", m->arch.name, n, h, w,
+                           (double)pl.top * 4 / (1 << 30));
         m->arena_cap = pl.top;
     }
     m->n = n;
@@ -577,20 +577,20 @@ int uf_model_backward(uf_model *m, const float *const *dlogits, uf_err *e)
         return uf_fail(e, "%s: backward needs a forward that kept its activations (grad = 1)", m->arch.name);
     const int n = m->n, F = m->feat_dim;
     if (m->actmax > m->grad_cap) {
+        int ok = 1;
         for (int k = 0; k < 3; k++) {
             free(m->grad[k]);
-            m->grad[k] = aligned_alloc(64, al16(m->actmax) * sizeof(float));
+            m->grad[k] = ok ? uf_alloc_floats(al16(m->actmax), e) : NULL;
+            ok = ok && m->grad[k];
         }
         free(m->dfeat);
         free(m->dhidden);
         /* (N, F) each; the last block's output, (F, N, h, w), bounds N F whatever the batch */
-        m->dfeat = uf_calloc(m->actmax, sizeof(float), e);
+        m->dfeat = ok ? uf_calloc(m->actmax, sizeof(float), e) : NULL;
         m->dhidden = m->dfeat ? uf_calloc(m->actmax, sizeof(float), e) : NULL;
-        m->grad_cap = m->actmax;
-        if (!m->grad[0] || !m->grad[1] || !m->grad[2] || !m->dhidden) {
-            m->grad_cap = 0; /* a NULL dhidden has e filled already; aligned_alloc fills nothing */
-            return m->dhidden ? uf_fail(e, "out of memory for gradients of %s", m->arch.name) : -1;
-        }
+        m->grad_cap = m->dhidden ? m->actmax : 0;
+        if (!m->dhidden)
+            return uf_wrap(e, "gradients of %s: ", m->arch.name);
     }
     float *A = m->arena;
     memset(m->dfeat, 0, sizeof(float) * (size_t)n * F);

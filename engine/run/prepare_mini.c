@@ -14,6 +14,7 @@
 #include "features/kmeans.h"
 #include "io/npy.h"
 #include "nn/ckpt.h"
+#include "nn/conv_direct.h"
 #include "prepare.h"
 #include "train/pretrain.h"
 
@@ -204,8 +205,11 @@ static int features(const uf_mini_paths *p, const feature_job *j, const char *ck
     uf_pretrain_defaults(&d, UF_PRETRAIN_SUPERVISED);
     if (j->model >= 0 && uf_sha256_file(ckpt, hex, e))
         return -1;
-    snprintf(source, sizeof source, "model=%s%s output=%s size=%d world=%s", j->model >= 0 ? "sha256:" : "random:",
-             j->model >= 0 ? hex : d.arch, j->mlp ? "mlp" : "pooled", d.size, world_sum);
+    /* the conv path too: the two round differently, and a checkpoint-free random model would
+     * otherwise keep features made by the other one */
+    snprintf(source, sizeof source, "model=%s%s output=%s size=%d world=%s conv=%s",
+             j->model >= 0 ? "sha256:" : "random:", j->model >= 0 ? hex : d.arch, j->mlp ? "mlp" : "pooled", d.size,
+             world_sum, uf_conv_path());
     if (stamp_ok(dir, source)) {
         say("features %s: verified", j->folder, t0);
         return 0;

@@ -47,6 +47,13 @@ static void test_alloc(void)
     s = uf_strdup("cars", &e);
     CHECK(s && strcmp(s, "cars") == 0);
     free(s);
+    float *f = uf_alloc_floats(3, &e); /* 12 bytes: rounded up to one aligned line */
+    CHECK(f && (uintptr_t)f % 64 == 0);
+    free(f);
+    CHECK(uf_alloc_floats(SIZE_MAX / 2, &e) == NULL);
+    CHECK(strstr(e.msg, "overflows at tests/unit/test_err.c:"));
+    CHECK(uf_alloc_floats(SIZE_MAX / 4 - 64, &e) == NULL);
+    CHECK(strstr(e.msg, "at tests/unit/test_err.c:"));
 }
 
 int main(void)
