@@ -25,10 +25,11 @@ static char *trim(char *s)
     return s;
 }
 
+/* The entry section/key; key NULL: the section's first entry. */
 static uf_kv *find(const uf_manifest *m, const char *section, const char *key)
 {
     for (int i = 0; i < m->nkv; i++)
-        if (strcmp(m->kv[i].section, section) == 0 && strcmp(m->kv[i].key, key) == 0)
+        if (strcmp(m->kv[i].section, section) == 0 && (!key || strcmp(m->kv[i].key, key) == 0))
             return &m->kv[i];
     return NULL;
 }

@@ -58,7 +58,7 @@ void uf_manifest_free(uf_manifest *m);
 /* Overrides a setting for every job, before [tier.T] and [settings] (uotft run --set KEY=VALUE);
  * KEY naming a grid axis gives it the values listed (--set seed=0: one seed). */
 int uf_manifest_set(uf_manifest *m, const char *assignment, uf_err *e);
-/* Raw value of section/key, or NULL. */
+/* Raw value of section/key, or NULL; key NULL: of the section's first entry (is there a section). */
 const char *uf_manifest_raw(const uf_manifest *m, const char *section, const char *key);
 /* Index of the grid axis named `name` in m->axes, or -1. */
 int uf_manifest_axis(const uf_manifest *m, const char *name);

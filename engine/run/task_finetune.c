@@ -413,14 +413,6 @@ static int read_layout(const uf_manifest *m, layout *l, uf_err *e)
     return 0;
 }
 
-static int has_section(const uf_manifest *m, const char *section)
-{
-    for (int i = 0; i < m->nkv; i++)
-        if (strcmp(m->kv[i].section, section) == 0)
-            return 1;
-    return 0;
-}
-
 /* One table per combination of the axes other than rows, cols and seed. */
 static int finetune_report(const uf_run_ctx *ctx, FILE *md, uf_err *e)
 {
@@ -433,7 +425,7 @@ static int finetune_report(const uf_run_ctx *ctx, FILE *md, uf_err *e)
                 "seed beside it%s%s.\n",
             nseeds, nseeds > 1 ? "s" : "",
             l.baseline >= 0 ? "; Δ: the gain over the baseline column, mean ± sd of the paired seeds' differences" : "",
-            has_section(m, "paper") ? "; the paper's number (and gain) in brackets" : "");
+            uf_manifest_raw(m, "paper", NULL) ? "; the paper's number (and gain) in brackets" : "");
     long njobs = uf_manifest_njobs(m);
     for (long j = 0; j < njobs; j++) {
         uf_manifest_job(m, j, coords);
