@@ -3,7 +3,6 @@
  * PyTorch on the same setting and thread count, in the same run, with the
  * OpenBLAS sgemm peak measured alongside. */
 #define _POSIX_C_SOURCE 200809L /* popen */
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +11,9 @@
 #include "cli.h"
 #include "core/alloc.h"
 #include "core/parallel.h"
-#include "core/rng.h"
-#include "nn/loss.h"
+#include "nn/conv_direct.h"
 #include "nn/resnet.h"
-#include "nn/sgd.h"
+#include "train/throughput.h"
 
 static const char *const help =
     "usage: uotft bench train|infer [--arch A] [--size S] [--batch B] [--steps N] [--threads N]\n"
@@ -47,84 +45,16 @@ static const struct option opts[] = {
     {0, 0, 0, 0},
 };
 
-/* GFLOP/s of a 2048^3 sgemm, best of 3. */
-static double sgemm_peak(void)
-{
-    const int n = 2048;
-    uf_err ignored; /* short of memory the peak is reported as 0: the benchmark itself goes on */
-    float *a = uf_calloc((size_t)n * n, sizeof(float), &ignored);
-    float *b = uf_calloc((size_t)n * n, sizeof(float), &ignored);
-    float *c = uf_calloc((size_t)n * n, sizeof(float), &ignored);
-    if (!a || !b || !c) {
-        free(a), free(b), free(c);
-        return 0;
-    }
-    for (long i = 0; i < (long)n * n; i++) {
-        a[i] = (float)uf_rng_uniform(1, 1, (uint64_t)i);
-        b[i] = (float)uf_rng_uniform(1, 2, (uint64_t)i);
-    }
-    double best = 0;
-    for (int r = 0; r < 3; r++) {
-        double t = uf_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
-        t = uf_now() - t;
-        best = 2.0 * n * n * n / t / 1e9 > best ? 2.0 * n * n * n / t / 1e9 : best;
-    }
-    free(a), free(b), free(c);
-    return best;
-}
-
-/* Seconds per step of ours (after one warm-up step). */
-static int time_ours(uf_model *m, int train, int batch, int size, int steps, double *sec, uf_err *e)
-{
-    float *x = uf_calloc((size_t)batch * 3 * size * size, sizeof(float), e);
-    float *d = uf_calloc((size_t)batch * 1000, sizeof(float), e);
-    int *labels = uf_calloc((size_t)batch, sizeof(int), e);
-    if (!x || !d || !labels) {
-        free(x), free(d), free(labels);
-        return -1;
-    }
-    for (size_t i = 0; i < (size_t)batch * 3 * size * size; i++)
-        x[i] = (float)(uf_rng_uniform(3, 1, i) * 2 - 1);
-    for (int i = 0; i < batch; i++)
-        labels[i] = (int)(uf_rng_u64(3, 2, (uint64_t)i) % 1000);
-    uf_sgd opt = {.momentum = 0.9, .nesterov = 1, .lr = {0.01, 0.01}, .weight_decay = {1e-4, 1e-4}};
-    int rc = 0;
-    double t0 = 0;
-    for (int s = 0; s <= steps && rc == 0; s++) {
-        if (s == 1)
-            t0 = uf_now();
-        if ((rc = uf_model_forward(m, x, batch, size, size, train, train, e)) || !train)
-            continue;
-        double loss;
-        const float *dl[1] = {d};
-        if ((rc = uf_xent_hard(batch, 1000, uf_model_head_out(m, 0), labels, 1, d, &loss, e)) == 0) {
-            uf_params_zero_grad(&m->p);
-            if ((rc = uf_model_backward(m, dl, e)) == 0)
-                uf_sgd_step(&opt, &m->p);
-        }
-    }
-    *sec = (uf_now() - t0) / steps;
-    free(x), free(d), free(labels);
-    return rc;
-}
-
 /* images/s and GFLOP/s of our side on a fresh model */
 static int time_path(const char *arch_name, int train, int batch, int size, int steps, double *ips,
                      double *gflops, uf_err *e)
 {
     uf_arch a;
-    uf_model m;
-    uf_head_spec head = {"fc", 1000, UF_HEAD_LINEAR};
-    if (uf_arch_parse(arch_name, &a, e) || uf_model_create(&m, &a, &head, 1, e))
+    uf_throughput t;
+    if (uf_arch_parse(arch_name, &a, e) || uf_measure_throughput(&a, train, batch, size, steps, &t, e))
         return -1;
-    uf_model_init_weights(&m, 1);
-    double sec = 0;
-    int rc = time_ours(&m, train, batch, size, steps, &sec, e);
-    *gflops = uf_model_flops(&m, train) / sec / 1e9;
-    *ips = batch / sec;
-    uf_model_free(&m);
-    return rc;
+    *ips = t.images_per_s, *gflops = t.gflops;
+    return 0;
 }
 
 /* images/s of torch in NCHW and channels_last (NAN when it did not run) */
@@ -173,9 +103,8 @@ int bench_nn(int argc, char **argv)
         return cli_usage_error(cmd, "--conv must be im2col, direct or both, not '%s'", conv);
     cli_set_threads(threads);
     const int train = strcmp(mode, "train") == 0;
-    const char *env = getenv("UOTFT_CONV");
-    const char *label = env && strcmp(env, "direct") == 0 ? "direct" : "im2col";
-    double peak = sgemm_peak(), ips[2], gflops[2];
+    const char *label = uf_conv_path();
+    double peak = uf_sgemm_gflops(), ips[2], gflops[2];
     int n = p1 < 0 ? 1 : p1 - p0 + 1;
     for (int k = 0; k < n; k++) {
         if (p1 >= 0)

@@ -35,6 +35,7 @@ static const char *const help =
     "          defaults: the paper's (224 px, 100 epochs, 256 + 256, lr 0.003, wd 1e-4, lambda 1;\n"
     "          Co-Tuning 2.3; finetune 0)\n"
     "Run:      --loader-threads N --ckpt-every N --stop-after N --dump DIR (oracle inputs)\n"
+    "          --keep-model 0 (remove model.ckpt once result.tsv is written; the run is still found again)\n"
     "\n"
     "DIR gets settings.txt, model.log.tsv (loss, loss_target, loss_source per step), eval.tsv,\n"
     "result.tsv (final_top1 = the last evaluation, best_top1 = the best one, as the official code\n"

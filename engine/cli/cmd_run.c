@@ -11,11 +11,12 @@
 #include "core/alloc.h"
 #include "core/parallel.h"
 #include "run/manifest.h"
+#include "run/plan.h"
 #include "run/runner.h"
 
 static const char *const help =
     "usage: uotft run [MANIFEST.ini ...] [--tier T[,T...]] [--check] [--out-root DIR] [--no-plot]\n"
-    "                 [--set KEY=VALUE ...] [--sample] [--jobs N] [--shard I/N] [--threads N]\n"
+    "                 [--set KEY=VALUE ...] [--sample] [--plan] [--jobs N] [--shard I/N] [--threads N]\n"
     "\n"
     "Runs experiment manifests (one per table or figure, experiments/*.ini) for the given\n"
     "tiers: features (exact results from the released class means), mini (the paper in\n"
@@ -43,18 +44,24 @@ static const char *const help =
     "tables: what each worker does, and a way to split a tier over machines sharing the runs.\n"
     "(--progress DONE/TOTAL/SECONDS is set by --jobs for its workers: their progress counts\n"
     "the whole run, and they stop when it does.)\n"
+    "--plan prints what the run would do instead of doing it: the preparation's stages and every\n"
+    "distinct fine-tuning run (a run two jobs or manifests ask for is listed once), each with its\n"
+    "estimated cost in core-hours and the disk it keeps, and the totals, with wall times on\n"
+    "2 to 256 cores. The costs come from training and inference rates measured here first\n"
+    "(a few seconds each); split sizes from the data when it is there, else the manifest's.\n"
     "--check compares with the paper's numbers in the manifest and exits with status 3 if\n"
     "any differs by more than the manifest's tolerance.\n"
     "Examples:  uotft run\n"
     "           uotft run --tier features\n"
     "           uotft run experiments/table4.ini --tier features --check\n";
 
-enum { O_TIER = 256, O_CHECK, O_OUT, O_NOPLOT, O_SET, O_SAMPLE, O_JOBS, O_SHARD, O_PROGRESS, O_THREADS, O_HELP };
+enum { O_TIER = 256, O_CHECK, O_OUT, O_NOPLOT, O_SET, O_SAMPLE, O_PLAN, O_JOBS, O_SHARD, O_PROGRESS, O_THREADS, O_HELP };
 
 static const struct option opts[] = {
     {"tier", required_argument, 0, O_TIER},    {"check", no_argument, 0, O_CHECK},
     {"out-root", required_argument, 0, O_OUT}, {"no-plot", no_argument, 0, O_NOPLOT},
     {"set", required_argument, 0, O_SET},      {"sample", no_argument, 0, O_SAMPLE},
+    {"plan", no_argument, 0, O_PLAN},
     {"jobs", required_argument, 0, O_JOBS},    {"shard", required_argument, 0, O_SHARD},
     {"progress", required_argument, 0, O_PROGRESS},
     {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, O_HELP},
@@ -161,12 +168,30 @@ static int run_tier(const char *cmd, char **paths, int n, int filter, uf_run_opt
     return status;
 }
 
+/* --plan for one tier: the manifests that define it, planned together so a run two of them ask
+ * for is counted once. */
+static int plan_tier(const char *cmd, char **paths, int n, int filter, const uf_run_opts *o, int *ran)
+{
+    uf_err e;
+    char **kept = uf_calloc((size_t)n + 1, sizeof *kept, &e);
+    int nkept = 0;
+    if (!kept)
+        return cli_error(cmd, &e);
+    for (int i = 0; i < n; i++)
+        if (!filter || has_tier(paths[i], o, &e) != 0)
+            kept[nkept++] = paths[i];
+    *ran += nkept;
+    int rc = nkept && uf_run_plan(kept, nkept, o, stdout, &e) ? cli_error(cmd, &e) : 0;
+    free(kept);
+    return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
     const char *cmd = "run", *tier_list = "features,mini"; /* the main job */
     uf_run_opts o = {0};
     long threads = 0, jobs = sysconf(_SC_NPROCESSORS_ONLN);
-    int c, tier_given = 0, progress_given = 0;
+    int c, tier_given = 0, progress_given = 0, plan = 0;
     uf_err e;
     char **set = uf_calloc((size_t)argc, sizeof *set, &e);
     if (!set)
@@ -180,6 +205,7 @@ int cmd_run(int argc, char **argv)
         case O_NOPLOT: o.no_plot = 1; break;
         case O_SET: set[o.nset++] = optarg; break;
         case O_SAMPLE: o.sample = 1; break;
+        case O_PLAN: plan = 1; break;
         case O_JOBS: if (cli_int(cmd, "--jobs", optarg, 1, 256, &jobs)) { free(set); return 2; } break;
         case O_SHARD: if (parse_shard(optarg, &o)) { free(set); return cli_usage_error(cmd, "--shard I/N: 0 <= I < N"); } break;
         case O_PROGRESS: progress_given = sscanf(optarg, "%ld/%ld/%lf", &o.done_jobs, &o.total_jobs, &o.elapsed) == 3; break;
@@ -201,12 +227,14 @@ int cmd_run(int argc, char **argv)
         return cli_error(cmd, &e);
     }
     int status = 0, ran = 0;
-    if (!progress_given)
+    if (!progress_given && !plan)
         o.total_jobs = count_all_jobs(ngiven ? given : all, ngiven ? ngiven : nall, !ngiven || !tier_given, tier_list, o);
     double t0 = uf_now() - o.elapsed;
     for (char *save = NULL, *tier = strtok_r(tiers, ",", &save); tier; tier = strtok_r(NULL, ",", &save)) {
         o.tier = tier;
-        int st = run_tier(cmd, ngiven ? given : all, ngiven ? ngiven : nall, !ngiven || !tier_given, &o, &ran, t0);
+        int filter = !ngiven || !tier_given;
+        int st = plan ? plan_tier(cmd, ngiven ? given : all, ngiven ? ngiven : nall, filter, &o, &ran)
+                      : run_tier(cmd, ngiven ? given : all, ngiven ? ngiven : nall, filter, &o, &ran, t0);
         status = status == 1 || st == 1 ? 1 : status ? status : st;
     }
     if (ran == 0 && status == 0) {

@@ -352,6 +352,9 @@ void uf_manifest_job(const uf_manifest *m, long j, int *coords)
 }
 
 /* The raw (unsubstituted) value a job sees for key, or NULL. */
+/* --set first; then a key for the job's cell (".<axis value>") in the tier, then in [settings], before
+ * a plain key in the tier, then in [settings]: shared settings say what an approach is
+ * (`recipe.uot = labelled`) once for every tier, and a tier's plain default does not hide them. */
 static const char *lookup(const uf_manifest *m, const int *coords, const char *key)
 {
     for (int a = 0; a < m->naxes; a++)
@@ -359,15 +362,16 @@ static const char *lookup(const uf_manifest *m, const int *coords, const char *k
             return m->axes[a].values[coords[a]];
     char tsec[128], sk[512];
     snprintf(tsec, sizeof tsec, "tier.%s", m->tier);
-    const char *sections[3] = {"--set", tsec, "settings"};
-    for (int s = 0; s < 3; s++) {
-        for (int a = 0; a < m->naxes; a++) {
+    const struct { const char *section; int suffixed; } order[] = {
+        {"--set", 1}, {"--set", 0}, {tsec, 1}, {"settings", 1}, {tsec, 0}, {"settings", 0}};
+    for (size_t s = 0; s < sizeof order / sizeof order[0]; s++) {
+        for (int a = 0; a < m->naxes && order[s].suffixed; a++) {
             snprintf(sk, sizeof sk, "%s.%s", key, m->axes[a].values[coords[a]]);
-            const char *v = uf_manifest_raw(m, sections[s], sk);
+            const char *v = uf_manifest_raw(m, order[s].section, sk);
             if (v)
                 return v;
         }
-        const char *v = uf_manifest_raw(m, sections[s], key);
+        const char *v = order[s].suffixed ? NULL : uf_manifest_raw(m, order[s].section, key);
         if (v)
             return v;
     }

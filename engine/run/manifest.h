@@ -71,8 +71,9 @@ long uf_manifest_njobs(const uf_manifest *m);
 /* coords[a] = index into axes[a].values for job j. */
 void uf_manifest_job(const uf_manifest *m, long j, int *coords);
 
-/* A job's view of the settings: axis values, then overrides, [tier.T], [settings],
- * each tried with ".<axis value>" suffixes first. Fills buf with the value
+/* A job's view of the settings: axis values, then overrides (".<axis value>" suffixed keys
+ * first), then suffixed keys of [tier.T] and [settings], then their plain keys: a value for the
+ * job's cell wins over a default, and [tier.T] over [settings] at the same level. Fills buf with the value
  * after {key} substitution; returns 0, or -1 with e set when the key is
  * missing (only if required) or a substitution fails. Returns 1 when an
  * optional key is absent. */

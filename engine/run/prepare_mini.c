@@ -434,10 +434,8 @@ int uf_prepare_mini(const uf_mini_paths *p, uf_err *e)
     return 0;
 }
 
-int uf_prepare(const char *name, const uf_manifest *m, uf_err *e)
+int uf_prepare_mini_manifest(const uf_manifest *m, uf_err *e)
 {
-    if (strcmp(name, "mini") != 0)
-        return uf_fail(e, "%s: unknown preparation '%s' (mini)", m->path, name);
     int coords[UF_MAX_AXES] = {0};
     char world[4096], pretrain[4096], committed[4096], features[4096];
     const char *keys[4] = {"world", "pretrain", "committed", "features"};

@@ -230,6 +230,8 @@ static int job_filter(const uf_manifest *m, int sample, uf_job_filter *f, uf_err
     if ((rc = uf_job_get(m, coords, "skip", 0, spec, sizeof spec, e)) != 0)
         return rc < 0 ? -1 : 0;
     for (char *cell = strtok_r(spec, ";", &save); cell; cell = strtok_r(NULL, ";", &save)) {
+        if (cell[strspn(cell, " \t")] == '\0') /* "{skip_{scale}}" may add nothing */
+            continue;
         if (f->nskip == MAX_SKIPS)
             return uf_fail(e, "%s: skip: more than %d cells", m->path, MAX_SKIPS);
         char copy[1024];
@@ -265,6 +267,20 @@ static long count_matching(const uf_manifest *m, const uf_job_filter *f)
         n += filter_matches(f, coords);
     }
     return n;
+}
+
+int uf_run_each_job(const uf_manifest *m, int sample, uf_job_fn fn, void *ctx, uf_err *e)
+{
+    uf_job_filter f;
+    int coords[UF_MAX_AXES];
+    if (job_filter(m, sample, &f, e))
+        return -1;
+    for (long j = 0, n = uf_manifest_njobs(m); j < n; j++) {
+        uf_manifest_job(m, j, coords);
+        if (filter_matches(&f, coords) && fn(ctx, coords, e))
+            return -1;
+    }
+    return 0;
 }
 
 long uf_run_count_jobs(const char *path, const uf_run_opts *o, uf_err *e)

@@ -5,6 +5,7 @@
 #define UF_RUNNER_H
 
 #include "../core/err.h"
+#include "manifest.h"
 
 typedef struct uf_run_opts {
     const char *tier;
@@ -21,6 +22,11 @@ typedef struct uf_run_opts {
     long total_jobs, done_jobs;
     double elapsed;
 } uf_run_opts;
+
+/* Calls fn for every job a run of m keeps (its `skip` cells left out; with sample, only the
+ * `sample` cell), in the run's order; stops at the first that returns non-zero. */
+typedef int (*uf_job_fn)(void *ctx, const int *coords, uf_err *e);
+int uf_run_each_job(const uf_manifest *m, int sample, uf_job_fn fn, void *ctx, uf_err *e);
 
 /* How many jobs uf_run_manifest will run for these options (the sample's with o->sample). */
 long uf_run_count_jobs(const char *path, const uf_run_opts *o, uf_err *e);

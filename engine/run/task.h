@@ -4,6 +4,7 @@
 #ifndef UF_TASK_H
 #define UF_TASK_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "../select/select.h"
@@ -17,6 +18,19 @@ typedef struct uf_run_ctx {
     uf_inputs inputs;
     char overrides[1024]; /* --set assignments that can change results ("" when none): a last CSV column */
 } uf_run_ctx;
+
+/* What `uotft run --plan` needs to know of a job that trains a network (plan.h). */
+typedef struct uf_job_plan {
+    char key[17];             /* a hash of the job's settings as written: equal keys are one run */
+    char arch[64];            /* "" when unknown (a checkpoint not made yet) */
+    char target[32], target_root[4096];
+    uint64_t seed;            /* caltech101's drawn split */
+    int size, epochs, batch, source_batch, eval_every;
+    int source_views;         /* source images per step: source_batch times this (0: no source) */
+    double target_fraction, val_fraction;
+    long train_images, test_images; /* the `train_images` / `test_images` settings, -1 when absent: the
+                                       split sizes when the data set is not there to be listed */
+} uf_job_plan;
 
 typedef struct uf_task {
     const char *name;
@@ -33,6 +47,8 @@ typedef struct uf_task {
     /* 1 when a job keeps its result on disk (a run folder), so worker processes can compute the
      * jobs first and the table be read back from them (workers.h) */
     int kept_on_disk;
+    /* Fills the plan of a job without running it (or reading its inputs); NULL if its cost is nil. */
+    int (*plan)(uf_run_ctx *ctx, const int *coords, uf_job_plan *out, uf_err *e);
 } uf_task;
 
 const uf_task *uf_task_find(const char *name);

@@ -22,6 +22,7 @@
 #include "../core/parallel.h"
 #include "../core/sha256.h"
 #include "../core/tsv.h"
+#include "../nn/ckpt.h"
 #include "../train/finetune.h"
 #include "claims.h"
 #include "task.h"
@@ -483,6 +484,118 @@ static int finetune_summary(const uf_run_ctx *ctx, FILE *out, uf_err *e)
     return 0;
 }
 
+/* ---- plan ---- */
+
+/* Settings that decide a run besides uotft finetune's own: they go into its plan key. */
+static const char *const selection_keys[] = {"method", "units", "blocks", "block", "eps_c",
+                                             "eps",    "tau1",  "tau2",   "gamma", "source_means"};
+/* uotft finetune's settings that only matter with source data */
+static int source_only(const char *name)
+{
+    static const char *const names[] = {"select", "top", "assign", "source-fraction"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Appends "key=value\n" for a setting the job has; returns -1 on a substitution error. */
+static int key_text_add(const uf_manifest *m, const int *coords, const char *key, char *text, size_t cap, size_t *len,
+                        char *value, size_t vcap, uf_err *e)
+{
+    int rc = uf_job_get(m, coords, key, 0, value, vcap, e);
+    if (rc == 0 && *len < cap)
+        *len += (size_t)snprintf(text + *len, cap - *len, "%s=%s\n", key, value);
+    return rc < 0 ? -1 : rc;
+}
+
+/* "name=value\n" of a parsed setting: equal settings written differently ("1.0", "1", absent and
+ * the default) give the same text. */
+static size_t setting_text(const uf_finetune_cfg *c, const uf_ft_setting *s, char *text, size_t cap)
+{
+    const char *field = (const char *)c + s->offset;
+    switch (s->type) {
+    case UF_FT_INT: return (size_t)snprintf(text, cap, "%s=%d\n", s->name, *(const int *)field);
+    case UF_FT_I64: return (size_t)snprintf(text, cap, "%s=%lld\n", s->name, (long long)*(const int64_t *)field);
+    case UF_FT_DOUBLE: return (size_t)snprintf(text, cap, "%s=%.17g\n", s->name, *(const double *)field);
+    case UF_FT_NAME: return (size_t)snprintf(text, cap, "%s=%s\n", s->name, field);
+    default: return 0;
+    }
+}
+
+/* The job's settings (inputs need not exist yet) as text for its plan key, parsed into c; the
+ * selection's only when the run uses source data. Paths as written. */
+static int plan_settings(const uf_manifest *m, const int *coords, int has_source, uf_finetune_cfg *c, char *text,
+                         size_t cap, uf_err *e)
+{
+    size_t len = (size_t)snprintf(text, cap, "recipe=%s\n", uf_recipe_names[c->recipe]);
+    char value[4096];
+    for (size_t k = 0; has_source && k < sizeof selection_keys / sizeof selection_keys[0]; k++)
+        if (key_text_add(m, coords, selection_keys[k], text, cap, &len, value, sizeof value, e) < 0)
+            return -1;
+    for (int k = 0; k < uf_finetune_nsettings; k++) {
+        const uf_ft_setting *s = &uf_finetune_settings[k];
+        char key[64];
+        if (!has_source && source_only(s->name))
+            continue;
+        snprintf(key, sizeof key, "%s", s->name);
+        for (char *p = key; *p; p++)
+            *p = *p == '-' ? '_' : *p;
+        int rc = s->type == UF_FT_PATH ? key_text_add(m, coords, key, text, cap, &len, value, sizeof value, e)
+                                       : uf_job_get(m, coords, key, 0, value, sizeof value, e);
+        if (rc < 0 || (rc == 0 && s->type != UF_FT_PATH && uf_finetune_set(c, s, value, e)))
+            return uf_wrap(e, "%s: ", m->path);
+        if (s->type != UF_FT_PATH && len < cap)
+            len += setting_text(c, s, text + len, cap - len);
+    }
+    return 0;
+}
+
+/* The architecture: the `arch` setting (a .pth backbone), else what the checkpoint names. */
+static void plan_arch(const uf_manifest *m, const int *coords, const uf_finetune_cfg *c, char *arch, size_t n)
+{
+    char path[4096];
+    uf_arch a;
+    uf_head_spec heads[UF_MAX_HEADS];
+    int nheads;
+    uf_err ignored; /* no checkpoint yet: the plan says the cost is unknown */
+    snprintf(arch, n, "%s", c->arch);
+    if (!arch[0] && uf_job_path(m, coords, "backbone", path, sizeof path, &ignored) == 0 &&
+        uf_ckpt_read_arch(path, &a, heads, &nheads, &ignored) == 0)
+        snprintf(arch, n, "%s", a.name);
+}
+
+static int finetune_plan(uf_run_ctx *ctx, const int *coords, uf_job_plan *out, uf_err *e)
+{
+    const uf_manifest *m = ctx->m;
+    char recipe[32], method[64] = "", text[16384], hex[65];
+    uf_recipe r;
+    uf_finetune_cfg c;
+    if (uf_job_get(m, coords, "recipe", 1, recipe, sizeof recipe, e) ||
+        uf_job_get(m, coords, "method", 0, method, sizeof method, e) < 0)
+        return -1;
+    if (uf_recipe_parse(recipe, &r))
+        return uf_fail(e, "%s: unknown recipe '%s' (finetune, labelled, unlabelled, cotuning)", m->path, recipe);
+    uf_finetune_defaults(&c, r);
+    int has_source = (r == UF_RECIPE_LABELLED || r == UF_RECIPE_UNLABELLED) && strcmp(method, "none") != 0;
+    if (plan_settings(m, coords, has_source, &c, text, sizeof text, e) || uf_sha256_mem(text, strlen(text), hex))
+        return -1;
+    memset(out, 0, sizeof *out);
+    snprintf(out->key, sizeof out->key, "%.16s", hex);
+    plan_arch(m, coords, &c, out->arch, sizeof out->arch);
+    if (output_path(m, coords, "target_root", out->target_root, sizeof out->target_root, e))
+        return -1;
+    snprintf(out->target, sizeof out->target, "%s", c.target);
+    out->seed = c.seed, out->size = c.size, out->epochs = c.epochs, out->batch = c.batch;
+    out->source_batch = c.source_batch, out->eval_every = c.eval_every;
+    out->target_fraction = c.target_fraction, out->val_fraction = c.val_fraction;
+    out->source_views = has_source ? (r == UF_RECIPE_UNLABELLED ? 2 : 1) : 0;
+    return uf_job_long(m, coords, "train_images", -1, &out->train_images, e) ||
+                   uf_job_long(m, coords, "test_images", -1, &out->test_images, e)
+               ? -1
+               : 0;
+}
+
 const uf_task uf_task_finetune = {
     .name = "finetune",
     .ncols = 5,
@@ -491,4 +604,5 @@ const uf_task uf_task_finetune = {
     .report = finetune_report,
     .summary = finetune_summary,
     .kept_on_disk = 1,
+    .plan = finetune_plan,
 };

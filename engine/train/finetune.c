@@ -51,6 +51,7 @@ void uf_finetune_defaults(uf_finetune_cfg *c, uf_recipe r)
     c->lambda = r == UF_RECIPE_COTUNING ? 2.3 : r == UF_RECIPE_FINETUNE ? 0 : 1;
     c->scale_min = 0.08;
     c->loader_threads = 2;
+    c->keep_model = 1;
 }
 
 #define F(field) offsetof(uf_finetune_cfg, field), sizeof(((uf_finetune_cfg *)0)->field)
@@ -71,7 +72,7 @@ const uf_ft_setting uf_finetune_settings[] = {
     {"nesterov", UF_FT_INT, F(nesterov), 0, 1},          {"no-flip", UF_FT_INT, F(no_flip), 0, 1},
     {"seed", UF_FT_I64, F(seed), 0, 4.6e18},             {"dump", UF_FT_PATH, F(dump), 0, 0},
     {"loader-threads", UF_FT_INT, F(loader_threads), 1, 256}, {"ckpt-every", UF_FT_INT, F(ckpt_every), 0, 1e9},
-    {"stop-after", UF_FT_I64, F(stop_after), 1, 1e15},
+    {"stop-after", UF_FT_I64, F(stop_after), 1, 1e15},   {"keep-model", UF_FT_INT, F(keep_model), 0, 1},
 };
 #undef F
 const int uf_finetune_nsettings = sizeof uf_finetune_settings / sizeof uf_finetune_settings[0];
@@ -590,28 +591,25 @@ static int begin_epoch(void *ctx, int epoch, int first, uf_err *e)
 
 /* ---- result ---- */
 
-/* The wall time a finished run's result.tsv records. */
-static int read_seconds(const char *path, double *seconds, uf_err *e)
+/* A value a finished run's result.tsv records (seconds, steps). */
+static int result_value(const char *path, const char *key, double *value, uf_err *e)
 {
     uf_tsv t;
     if (uf_tsv_read(path, &t, e))
         return -1;
-    int rc = uf_fail(e, "%s: no seconds row", path);
+    int rc = uf_fail(e, "%s: no %s row", path, key);
     for (int r = 0; r < t.nrows && t.ncols == 2; r++)
-        if (strcmp(uf_tsv_at(&t, r, 0), "seconds") == 0) {
-            *seconds = atof(uf_tsv_at(&t, r, 1));
+        if (strcmp(uf_tsv_at(&t, r, 0), key) == 0) {
+            *value = atof(uf_tsv_at(&t, r, 1));
             rc = 0;
         }
     uf_tsv_free(&t);
     return rc;
 }
 
-/* Fills r from the evaluations; writes result.tsv unless keep and it exists (a finished run found
- * again keeps the file, and reports the seconds of the run that made it). */
-static int write_result(const ft *f, uf_finetune_result *r, int keep, uf_err *e)
+/* Fills r from the evaluations. */
+static int result_of_evals(const ft *f, uf_finetune_result *r, uf_err *e)
 {
-    char path[4200];
-    uf_out o;
     if (f->nev < 1)
         return uf_fail(e, "%s: no evaluation was recorded", f->dir);
     r->final_top1 = 100.0 * f->ev[f->nev - 1].correct / f->ev[f->nev - 1].images;
@@ -623,9 +621,20 @@ static int write_result(const ft *f, uf_finetune_result *r, int keep, uf_err *e)
             r->best_epoch = f->ev[i].epoch;
         }
     }
+    return 0;
+}
+
+/* Fills r from the evaluations; writes result.tsv unless keep and it exists (a finished run found
+ * again keeps the file, and reports the seconds of the run that made it). */
+static int write_result(const ft *f, uf_finetune_result *r, int keep, uf_err *e)
+{
+    char path[4200];
+    uf_out o;
+    if (result_of_evals(f, r, e))
+        return -1;
     snprintf(path, sizeof path, "%s/result.tsv", f->dir);
     if (keep && uf_is_file(path))
-        return read_seconds(path, &r->seconds, e);
+        return result_value(path, "seconds", &r->seconds, e);
     if (uf_out_open(&o, path, e))
         return -1;
     fprintf(o.f, "key\tvalue\nrecipe\t%s\ntarget\t%s\nfinal_top1\t%.4f\nbest_top1\t%.4f\nbest_epoch\t%d\n"
@@ -696,6 +705,48 @@ static int train(ft *f, uf_trainer *tr, uf_trainer_start start, uf_finetune_resu
     return f->c->dump ? dump_model(f, "final.pth", e) : 0;
 }
 
+/* A finished run found again by its files alone, without opening the data or building the model:
+ * result.tsv is there and settings.txt holds these settings (the thread count aside). *found = 1
+ * and res filled as the trainer's path would fill it. A result with other settings is an error: the
+ * folder belongs to another run. */
+static int found_finished(const uf_finetune_cfg *c, const char *dir, uf_finetune_result *res, int *found, uf_err *e)
+{
+    char path[4200], note[sizeof ((uf_trainer_cfg *)0)->note], *saved = NULL;
+    size_t len = 0;
+    *found = 0;
+    snprintf(path, sizeof path, "%s/result.tsv", dir);
+    if (!uf_is_file(path))
+        return 0;
+    snprintf(path, sizeof path, "%s/settings.txt", dir);
+    if (uf_finetune_note(c, note, sizeof note, e) || (uf_is_file(path) && uf_read_file(path, &saved, &len, e)))
+        return -1;
+    size_t n = uf_trainer_settings_len(note);
+    int same = saved && len > n && strncmp(saved, note, n) == 0 && uf_trainer_settings_len(saved) == n;
+    free(saved);
+    if (!same)
+        return uf_fail(e, "%s holds a finished run with other settings (its settings.txt): use another --out", dir);
+    ft f = {.c = c, .dir = dir, .spe = 1};
+    snprintf(path, sizeof path, "%s/result.tsv", dir);
+    double steps;
+    if (eval_restore(&f, c->epochs, e) || result_of_evals(&f, res, e) ||
+        result_value(path, "seconds", &res->seconds, e) || result_value(path, "steps", &steps, e))
+        return -1;
+    res->steps = (int64_t)steps;
+    res->finished = *found = 1;
+    res->epochs = c->epochs;
+    return 0;
+}
+
+/* Without keep_model, the trained model goes once its result is written: a run is found again by
+ * its result (found_finished), and a tier of ResNet-50 runs would otherwise keep 100 MB each. */
+static void drop_model(const uf_finetune_cfg *c, const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/model.ckpt", dir);
+    if (!c->keep_model)
+        remove(path);
+}
+
 int uf_finetune(const uf_finetune_cfg *c, const char *dir, uf_finetune_result *res, uf_err *e)
 {
     ft f = {.c = c, .dir = dir};
@@ -703,7 +754,10 @@ int uf_finetune(const uf_finetune_cfg *c, const char *dir, uf_finetune_result *r
     uf_trainer_cfg tc;
     uf_trainer_start start = UF_TRAINER_FRESH;
     const double t0 = uf_now();
+    int found;
     memset(res, 0, sizeof *res);
+    if (found_finished(c, dir, res, &found, e) || found)
+        return found ? (drop_model(c, dir), 0) : -1;
     int rc = setup(&f, &tc, dir, e);
     if (!rc)
         rc = uf_trainer_open(&tr, &tc, &f.m, &f.opt, c->seed, &start, e);
@@ -719,6 +773,8 @@ int uf_finetune(const uf_finetune_cfg *c, const char *dir, uf_finetune_result *r
     if (!rc && res->finished)
         rc = write_result(&f, res, start == UF_TRAINER_DONE, e);
     uf_trainer_close(&tr);
+    if (!rc && res->finished)
+        drop_model(c, dir);
     free_all(&f);
     return rc;
 }

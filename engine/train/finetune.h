@@ -67,6 +67,7 @@ typedef struct uf_finetune_cfg {
     const char *dump;          /* folder for the oracle: init.pth, each step's inputs, final.pth */
     int loader_threads, ckpt_every;
     int64_t stop_after;
+    int keep_model;            /* 0: model.ckpt removed once result.tsv is written */
     void (*progress)(void *ctx, const uf_train_progress *p);
     void *progress_ctx;
 } uf_finetune_cfg;

@@ -5,7 +5,7 @@
 # usage: check_detects_mismatch.sh UOTFT SOURCE_DIR REFERENCE_DIR WORK_DIR
 set -u
 uotft=$1 src=$2 ref=$3 w=$4
-rm -rf "$w" && mkdir -p "$w/experiments"
+rm -rf "$w" && mkdir -p "$w/experiments" && cp -r "$src/experiments/common" "$w/experiments/"
 sed -e 's|^supervised-resnet18/uot-cos = 98.31|supervised-resnet18/uot-cos = 98.30|' \
     -e "s|^means = .*|means = $ref/released-class-means|" \
     "$src/experiments/table4.ini" > "$w/experiments/table4.ini"

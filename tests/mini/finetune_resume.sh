@@ -58,3 +58,17 @@ for recipe in unlabelled cotuning; do
   same "$w/$recipe-a" "$w/$recipe-c"
   echo "$recipe: stopped twice and killed $kills times, identical to the uninterrupted run"
 done
+
+# --keep-model 0: the model goes once the result is written, and the run is found again by its result
+# alone (no retraining: its step log is not touched); other settings are a new run
+set -- --recipe finetune --backbone "$backbone" --target mini-digits --target-root "$world" --size 28 --epochs 1 \
+  --batch 8 --eval-every 1 --lr 0.01 --no-flip 1 --threads 2 --quiet --keep-model 0
+"$uotft" finetune "$@" --out "$w/nokeep" > "$w/nokeep.1" || fail "--keep-model 0: run"
+[ -e "$w/nokeep/model.ckpt" ] && fail "--keep-model 0 kept model.ckpt"
+[ -e "$w/nokeep/result.tsv" ] || fail "--keep-model 0: no result.tsv"
+touch -d '2001-01-01' "$w/nokeep/model.log.tsv"
+"$uotft" finetune "$@" --out "$w/nokeep" > "$w/nokeep.2" || fail "--keep-model 0: found again"
+[ "$(stat -c %Y "$w/nokeep/model.log.tsv")" = "$(date -d 2001-01-01 +%s)" ] || fail "--keep-model 0: the run was trained again"
+cmp -s "$w/nokeep.1" "$w/nokeep.2" || fail "--keep-model 0: found again with another result: $(diff "$w/nokeep.1" "$w/nokeep.2")"
+"$uotft" finetune "$@" --lr 0.02 --out "$w/nokeep" > /dev/null 2>&1 && fail "--keep-model 0: other settings in the same folder were taken"
+echo "keep-model 0: the model removed, the run found again by its result"

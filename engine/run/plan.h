@@ -1,0 +1,24 @@
+/* `uotft run --plan`: every job the named manifests would run for a tier, the same run asked for
+ * by several jobs or manifests counted once, each with its estimated cost in core-hours and the
+ * disk it keeps, from throughputs measured on this machine in the same invocation
+ * (train/throughput.h), and the totals. Nothing is trained or prepared. */
+#ifndef UF_RUN_PLAN_H
+#define UF_RUN_PLAN_H
+
+#include <stdio.h>
+
+#include "runner.h"
+
+/* What a tier's preparation will do (prepare.h): one line of the plan per stage. */
+typedef struct uf_plan_stage {
+    char what[160];
+    char arch[64];      /* the network its images go through (eval mode); "" for none */
+    int size;
+    double images;      /* through the network */
+    double gflop;       /* other work (k-means), at the sgemm rate */
+    double disk_bytes;  /* what the stage keeps */
+} uf_plan_stage;
+
+int uf_run_plan(char *const *paths, int n, const uf_run_opts *o, FILE *out, uf_err *e);
+
+#endif
