@@ -3,13 +3,11 @@ with a few random JPEGs, and for each split the rows a reader must produce (<set
 also the real Cars and ImageNet metadata in their archives, an ImageFolder tree and IDX files.
 usage: data_fixtures.py OUTDIR REF"""
 import gzip
-import io
 import os
 import sys
 
 import numpy as np
 import scipy.io as sio
-from PIL import Image
 
 import fixture_formats as ff
 
@@ -20,12 +18,7 @@ rng = np.random.default_rng(4)
 def jpeg(w=40, h=30, mode="RGB", fmt="JPEG"):
     a = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
     a[: h // 2] //= 2  # some structure, not only noise
-    im = Image.fromarray(a, "RGB")
-    if mode != "RGB":
-        im = im.convert(mode)
-    b = io.BytesIO()
-    im.save(b, fmt, quality=90) if fmt == "JPEG" else im.save(b, fmt)
-    return b.getvalue()
+    return ff.encode(a, mode, fmt)
 
 
 def img(k, w=None, h=None, mode="RGB", fmt="JPEG"):

@@ -20,6 +20,7 @@ import zipfile
 
 import numpy as np
 import scipy.io as sio
+from PIL import Image
 
 MTIME = 1300000000  # 2011-03-13 07:06:40 UTC
 GNU, PAX = tarfile.GNU_FORMAT, tarfile.PAX_FORMAT
@@ -69,6 +70,16 @@ def mat_bytes(d, compress=True):
     sio.savemat(b, d, do_compression=compress)
     text = f"MATLAB 5.0 MAT-file Platform: {os.name}, Created on: {time.asctime(time.gmtime(MTIME))}"
     return text.encode().ljust(116, b"\0") + b.getvalue()[116:]
+
+
+def encode(a, mode="RGB", fmt="JPEG"):
+    """An (h, w, 3) uint8 array as a JPEG (quality 90) or PNG, converted to mode first (L, CMYK)."""
+    im = Image.fromarray(a, "RGB")
+    if mode != "RGB":
+        im = im.convert(mode)
+    b = io.BytesIO()
+    im.save(b, fmt, quality=90) if fmt == "JPEG" else im.save(b, fmt)
+    return b.getvalue()
 
 
 def write_file(path, data):
