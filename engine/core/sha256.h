@@ -15,7 +15,9 @@ int uf_sha256_mem(const void *data, size_t n, char hex[65]);
 /* The published sum of a file with this base name ("resnet18-f37072fd.pth"), or NULL. */
 const char *uf_sha256_known(const char *basename);
 /* When path's base name is in the table, checks the file's sum and fails with
- * the file, the expected and the actual sum on a mismatch; otherwise 0. */
+ * the file, the expected and the actual sum on a mismatch; otherwise 0. A
+ * recipe in $UOTFT_RECIPES that lists the name with a sum replaces the table's
+ * (a fixture world's own files under the published names). */
 int uf_sha256_check_known(const char *path, uf_err *e);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -412,6 +413,22 @@ static void test_sha256(void)
     CHECK(uf_sha256_check_known(tmp("resnet18-f37072fd.pth"), &e) == -1 && strstr(e.msg, tmp("resnet18-f37072fd.pth")) &&
           strstr(e.msg, "expected f37072fd47e89c5e") && strstr(e.msg, "actual ba7816bf"));
     CHECK(uf_sha256_check_known(tmp("abc"), &e) == 0);
+    /* a recipe of UOTFT_RECIPES restates a known name's sum (a fixture world's file); "-" and "?" sums do not */
+    char recipes[4200];
+    snprintf(recipes, sizeof recipes, "%s", tmp("recipes"));
+    CHECK(mkdir(recipes, 0700) == 0);
+    const char *row = "# file\tbytes\tsha256\turls\nresnet18-5c106cde.pth\t3\t-\t\n"
+                      "resnet18-f37072fd.pth\t3\tba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\tmanual:x\n";
+    check_write_bytes(tmp("recipes/w.tsv"), row, strlen(row));
+    check_write_bytes(tmp("resnet18-5c106cde.pth"), "abc", 3);
+    setenv("UOTFT_RECIPES", recipes, 1);
+    CHECK_OK(uf_sha256_check_known(tmp("resnet18-f37072fd.pth"), &e), e);
+    CHECK(uf_sha256_check_known(tmp("resnet18-5c106cde.pth"), &e) == -1 && strstr(e.msg, "expected 5c106cde"));
+    check_write_bytes(tmp("resnet18-f37072fd.pth"), "abd", 3);
+    CHECK(uf_sha256_check_known(tmp("resnet18-f37072fd.pth"), &e) == -1 &&
+          strstr(e.msg, "expected ba7816bf") && strstr(e.msg, "UOTFT_RECIPES"));
+    unsetenv("UOTFT_RECIPES");
+    CHECK(uf_sha256_check_known(tmp("resnet18-f37072fd.pth"), &e) == -1 && strstr(e.msg, "expected f37072fd"));
 }
 
 int main(void)
@@ -427,7 +444,8 @@ int main(void)
     test_pyarray();
     test_files();
     test_sha256();
-    const char *names[] = {"arr.pkl", "trail.pkl", "dict.pkl", "strs.pkl", "ok.pkl", "abc", "resnet18-f37072fd.pth"};
+    const char *names[] = {"arr.pkl", "trail.pkl", "dict.pkl", "strs.pkl", "ok.pkl", "abc", "resnet18-f37072fd.pth",
+                           "resnet18-5c106cde.pth", "recipes/w.tsv", "recipes"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         remove(tmp(names[i]));
     rmdir(dir);
