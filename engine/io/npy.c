@@ -233,7 +233,7 @@ void uf_npy_unmap(uf_npy_mapping *m)
     *m = (uf_npy_mapping){0};
 }
 
-int uf_npy_write(const char *path, const uf_array *a, uf_err *e)
+int uf_npy_header(const uf_array *a, char *out, size_t cap)
 {
     char dict[512], shape[256];
     uf_shape_str(a, shape, sizeof shape);
@@ -250,18 +250,27 @@ int uf_npy_write(const char *path, const uf_array *a, uf_err *e)
     size_t hlen = (size_t)n + 1; /* + '\n' */
     size_t pad = 64 - ((10 + hlen) % 64);
     hlen += pad;
-    if (hlen > 65535)
-        return uf_fail(e, "%s: header too long", path);
+    if (hlen > 65535 || 10 + hlen > cap)
+        return -1;
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
                              (unsigned char)(hlen >> 8)};
+    memcpy(out, pre, sizeof pre);
+    memcpy(out + 10, dict, (size_t)n);
+    memset(out + 10 + n, ' ', pad);
+    out[10 + hlen - 1] = '\n';
+    return (int)(10 + hlen);
+}
+
+int uf_npy_write(const char *path, const uf_array *a, uf_err *e)
+{
+    char header[UF_NPY_HEADER_MAX];
+    int hlen = uf_npy_header(a, header, sizeof header);
+    if (hlen < 0)
+        return uf_fail(e, "%s: header too long", path);
     uf_out o;
     if (uf_out_open(&o, path, e))
         return -1;
-    fwrite(pre, 1, sizeof pre, o.f);
-    fwrite(dict, 1, (size_t)n, o.f);
-    for (size_t i = 0; i < pad; i++)
-        fputc(' ', o.f);
-    fputc('\n', o.f);
+    fwrite(header, 1, (size_t)hlen, o.f);
     fwrite(a->data, uf_dtype_size(a->dtype), uf_array_count(a), o.f);
     return uf_out_commit(&o, e);
 }
