@@ -194,7 +194,8 @@ static int check_options(const fopts *o)
                    ? cli_usage_error(cmd, "--merge takes part files only (no model or data set)")
                    : 0;
     if (!!o->ckpt + !!o->weights + o->random != 1)
-        return cli_usage_error(cmd, "give either --ckpt F or --random-init (with --arch), or --weights W (with --arch)");
+        return cli_usage_error(cmd, "give either --ckpt F or --random-init (with --arch), or --weights W "
+                                    "(with --arch)");
     if ((o->random || o->weights) && !o->arch)
         return cli_usage_error(cmd, "%s needs --arch", o->random ? "--random-init" : "--weights");
     if (o->ckpt && o->arch)

@@ -328,9 +328,10 @@ int uf_dataset_features(uf_model *m, const uf_dataset *ds, const uf_dsfeat_cfg *
                    .d = uf_extract_dim(m, c->ex.head)}, st = {0};
     if (make_paths(c, &p, e))
         return -1;
+    const char *head = c->ex.head < 0 ? "pooled" : m->head[c->ex.head].s.name;
     snprintf(want.made_from, sizeof want.made_from, "%s size=%d head=%s batch=%d threads=%d features=%s",
-             c->made_from ? c->made_from : "", c->ex.size, c->ex.head < 0 ? "pooled" : m->head[c->ex.head].s.name, c->ex.batch,
-             uf_threads(), c->keep_features ? "kept" : "no");
+             c->made_from ? c->made_from : "", c->ex.size, head, c->ex.batch, uf_threads(),
+             c->keep_features ? "kept" : "no");
     for (char *q = want.made_from; *q; q++) /* one header line */
         *q = *q == '\n' || *q == '\t' ? ' ' : *q;
     int rc = state_start(c, &p, &want, &st, e);
