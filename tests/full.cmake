@@ -11,3 +11,26 @@ set_tests_properties(full.world PROPERTIES LABELS full FIXTURES_SETUP full_world
 add_test(NAME full.world_reads COMMAND ${UOTFT_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/full/world_reads.py
          $<TARGET_FILE:uotft> ${PROJECT_SOURCE_DIR} ${UF_FULL_WORLD})
 set_tests_properties(full.world_reads PROPERTIES LABELS full FIXTURES_REQUIRED full_world)
+
+# The preparation on small inputs: features and class means of any data set
+# through torchvision-layout weights, resumable and sharded; bounded-memory k-means.
+set(UF_FULL_OUT ${CMAKE_CURRENT_BINARY_DIR}/full)
+
+# k-means on 200000 x 128 points: the points mapped, not copied (peak resident size), --means exact
+add_test(NAME full.kmeans_memory COMMAND ${UOTFT_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/full/kmeans_memory.py
+         $<TARGET_FILE:uotft> ${UF_FULL_OUT}/kmeans-memory)
+set_tests_properties(full.kmeans_memory PROPERTIES LABELS full)  # not sanitize: ASan's shadow memory would count
+
+# features of a data set split (the reader fixtures of tests/data.cmake) against torchvision: ResNet-18 at
+# 224 px on ImageNet's tar of tars and CUB's tgz, and a MoCo-layout ResNet-50's MLP head at 64 px
+add_test(NAME oracle.features_torch COMMAND ${UOTFT_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/full/features_torch.py
+         $<TARGET_FILE:uotft> ${UF_DATA_OUT}/fixtures ${UF_FULL_OUT}/features-torch)
+set_tests_properties(oracle.features_torch PROPERTIES LABELS "oracle;full" FIXTURES_REQUIRED data_fixtures)
+# stopped, 'killed' and resumed runs, and merged shards, byte-identical to one uninterrupted run
+add_test(NAME full.features_resume COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/full/features_resume.sh
+         $<TARGET_FILE:uotft> ${UF_DATA_OUT}/fixtures ${UF_FULL_OUT}/features-resume)
+# corrupt weights, missing archives, stale or corrupt checkpoints, bad shards: refused, the file named
+add_test(NAME cli.features_bad_input COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/full/features_bad_input.sh
+         $<TARGET_FILE:uotft> ${UF_DATA_OUT}/fixtures ${UF_FULL_OUT}/features-bad-input)
+set_tests_properties(full.features_resume PROPERTIES LABELS full FIXTURES_REQUIRED data_fixtures)  # ASan: minutes
+set_tests_properties(cli.features_bad_input PROPERTIES LABELS "cli;full" FIXTURES_REQUIRED data_fixtures)

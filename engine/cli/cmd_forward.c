@@ -7,7 +7,6 @@
 #include "cli.h"
 #include "core/alloc.h"
 #include "io/npy.h"
-#include "nn/ckpt.h"
 #include "nn/weights.h"
 
 static const char *const help =
@@ -41,61 +40,6 @@ static const struct option opts[] = {
     {"batch", required_argument, 0, O_BATCH},   {"threads", required_argument, 0, O_THREADS},
     {"help", no_argument, 0, O_HELP},           {0, 0, 0, 0},
 };
-
-enum output { OUT_LOGITS, OUT_FEATURES, OUT_MLP };
-
-/* The head to build for a torch state dict, its size read from the file. */
-static int torch_head(const uf_tensor_dict *d, enum output what, const char *path, uf_head_spec *h, uf_err *e)
-{
-    const char *name = what == OUT_MLP ? "fc.2.weight" : "fc.weight";
-    const uf_tensor *t = uf_tensor_dict_get(d, name);
-    if (!t || t->a.ndim != 2)
-        return uf_fail(e, "%s: no 2-d tensor '%s' for %s", path, name,
-                       what == OUT_MLP ? "--mlp (MoCo v2's fc.0/fc.2 head)"
-                                       : "the logits (a backbone without classifier: use --features or --mlp)");
-    *h = (uf_head_spec){.out = (int)t->a.shape[0], .kind = what == OUT_MLP ? UF_HEAD_MLP : UF_HEAD_LINEAR};
-    strcpy(h->name, "fc");
-    return 0;
-}
-
-/* Builds and fills the model from W; *head: the head whose output is wanted (-1: features). */
-static int load_model(const char *arch_name, const char *weights, const char *key, const char *prefix,
-                      enum output what, uf_model *m, int *head, uf_err *e)
-{
-    uf_arch a;
-    uf_head_spec heads[UF_MAX_HEADS];
-    int nh = 0;
-    *head = -1;
-    if (uf_ckpt_is(weights)) {
-        if (uf_ckpt_read_arch(weights, &a, heads, &nh, e))
-            return -1;
-        if (arch_name && strcmp(arch_name, a.name) != 0)
-            return uf_fail(e, "%s: a checkpoint of %s, not %s", weights, a.name, arch_name);
-        if (uf_model_create(m, &a, heads, nh, e) || uf_ckpt_load(weights, m, NULL, NULL, e))
-            return -1;
-        for (int h = 0; h < nh && what != OUT_FEATURES; h++)
-            if ((what == OUT_MLP) == (heads[h].kind == UF_HEAD_MLP) && (*head < 0 || !strcmp(heads[h].name, "fc")))
-                *head = h;
-        if (what != OUT_FEATURES && *head < 0)
-            return uf_fail(e, "%s: no %s head in this checkpoint", weights, what == OUT_MLP ? "MLP" : "linear");
-        return 0;
-    }
-    if (!arch_name)
-        return uf_fail(e, "%s: --arch is needed with a torch.save file", weights);
-    if (uf_arch_parse(arch_name, &a, e))
-        return -1;
-    uf_tensor_dict d = {0};
-    if (uf_torch_state_dict(weights, key, prefix, &d, e))
-        return -1;
-    int rc = what != OUT_FEATURES ? torch_head(&d, what, weights, &heads[nh++], e) : 0;
-    if (rc == 0)
-        rc = uf_model_create(m, &a, heads, nh, e);
-    if (rc == 0 && (rc = uf_model_load_dict(m, &d, weights, 1, e)) != 0)
-        uf_model_free(m);
-    uf_tensor_dict_free(&d);
-    *head = nh ? 0 : -1;
-    return rc;
-}
 
 /* x: (N, 3, H, W) -> y: (N, D), in batches */
 static int run(uf_model *m, int head, const uf_array *x, long batch, const char *out, uf_err *e)
@@ -131,7 +75,7 @@ int cmd_forward(int argc, char **argv)
     const char *cmd = "forward";
     const char *arch = NULL, *weights = NULL, *input = NULL, *out = NULL, *key = NULL, *prefix = NULL;
     long batch = 32, threads = 0;
-    enum output what = OUT_LOGITS;
+    uf_model_output what = UF_OUT_LOGITS;
     int c, modes = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -140,8 +84,8 @@ int cmd_forward(int argc, char **argv)
         case O_WEIGHTS: weights = optarg; break;
         case O_INPUT: input = optarg; break;
         case O_OUT: out = optarg; break;
-        case O_FEATURES: what = OUT_FEATURES, modes++; break;
-        case O_MLP: what = OUT_MLP, modes++; break;
+        case O_FEATURES: what = UF_OUT_FEATURES, modes++; break;
+        case O_MLP: what = UF_OUT_MLP, modes++; break;
         case O_KEY: key = optarg; break;
         case O_PREFIX: prefix = optarg; break;
         case O_BATCH: if (cli_int(cmd, "--batch", optarg, 1, 1 << 16, &batch)) return 2; break;
@@ -172,7 +116,7 @@ int cmd_forward(int argc, char **argv)
         return cli_error(cmd, &e);
     }
     uf_model m;
-    int head, rc = load_model(arch, weights, key, prefix, what, &m, &head, &e);
+    int head, rc = uf_model_from_file(weights, arch, key, prefix, what, &m, &head, &e);
     if (rc == 0) {
         rc = run(&m, head, &x, batch, out, &e);
         uf_model_free(&m);

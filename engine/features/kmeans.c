@@ -16,7 +16,9 @@
 
 typedef struct km {
     int n, d, k, B;
-    const float *X; /* (n, d) unit rows */
+    const float *X; /* (n, d) the caller's rows (possibly a mapped file): never copied, see unit_row */
+    float *inv;     /* (n) 1 / |x_i|, in float: the unit row i is X[i] * inv[i], element by element */
+    float *row;     /* per thread: (d) one unit row */
     float *C;       /* (k, d) unit rows */
     int32_t *a;     /* (n) centroid of each point */
     double *u, *l;  /* (n) upper bound on the distance to a[i], lower bound on the distance to any other */
@@ -44,8 +46,10 @@ static double dot_f64(const float *x, const float *y, int d)
     return s;
 }
 
-/* Rows of X scaled to unit length into Y; the first zero or non-finite row is an error. */
-static int normalise(const float *X, int n, int d, float *Y, uf_err *e)
+/* The scale of each row of X to unit length; the first zero or non-finite row is an error. The
+ * unit rows are made on the fly from these (unit_row), never stored: for ImageNet's 1.28 M x 128
+ * features a normalised copy would double the memory. */
+static int row_scales(const float *X, int n, int d, float *inv, uf_err *e)
 {
     int bad = n;
 #pragma omp parallel for reduction(min : bad)
@@ -55,13 +59,26 @@ static int normalise(const float *X, int n, int d, float *Y, uf_err *e)
             bad = i < bad ? i : bad;
             continue;
         }
-        float inv = (float)(1 / sqrt(s));
-        for (int j = 0; j < d; j++)
-            Y[(size_t)i * d + j] = X[(size_t)i * d + j] * inv;
+        inv[i] = (float)(1 / sqrt(s));
     }
     if (bad < n)
         return uf_fail(e, "k-means: row %d is zero or not finite: it has no direction", bad);
     return 0;
+}
+
+/* Unit row i into out (d floats): the same float products a normalised copy would hold. */
+static const float *unit_row(const km *s, int i, float *out)
+{
+    const float *x = s->X + (size_t)i * s->d;
+    for (int j = 0; j < s->d; j++)
+        out[j] = x[j] * s->inv[i];
+    return out;
+}
+
+/* The calling thread's row buffer. */
+static float *thread_row(const km *s)
+{
+    return s->row + (size_t)uf_thread_id() * s->d;
 }
 
 typedef struct keyed {
@@ -85,7 +102,7 @@ static int init_random(km *s, uint64_t seed, uf_err *e)
         r[i] = (keyed){uf_rng_u64(seed, S_INIT, (uint64_t)i), i};
     qsort(r, (size_t)s->n, sizeof *r, cmp_keyed);
     for (int c = 0; c < s->k; c++)
-        memcpy(s->C + (size_t)c * s->d, s->X + (size_t)r[c].index * s->d, sizeof(float) * s->d);
+        unit_row(s, r[c].index, s->C + (size_t)c * s->d);
     free(r);
     return 0;
 }
@@ -118,11 +135,10 @@ static int init_plusplus(km *s, uint64_t seed, uf_err *e)
                 pick = (int)(uf_rng_u64(seed, S_INIT, (uint64_t)c) % (uint64_t)n);
             }
         }
-        const float *x = s->X + (size_t)pick * d;
-        memcpy(s->C + (size_t)c * d, x, sizeof(float) * d);
+        const float *x = unit_row(s, pick, s->C + (size_t)c * d);
 #pragma omp parallel for
         for (int i = 0; i < n; i++) {
-            double t = dist_of(dot_f64(s->X + (size_t)i * d, x, d));
+            double t = dist_of(dot_f64(unit_row(s, i, thread_row(s)), x, d));
             if (c == 0 || t * t < D[i])
                 D[i] = t * t;
         }
@@ -186,7 +202,7 @@ static long assign_rows(km *s, const int *idx, int m)
         for (int blk = 0; blk < blocks; blk++) {
             int b0 = blk * s->B, nb = m - b0 < s->B ? m - b0 : s->B;
             for (int r = 0; r < nb; r++)
-                memcpy(buf + (size_t)r * d, s->X + (size_t)idx[b0 + r] * d, sizeof(float) * d);
+                unit_row(s, idx[b0 + r], buf + (size_t)r * d);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, k, d, 1.0f, buf, d, s->C, d, 0.0f, S, k);
             for (int r = 0; r < nb; r++) {
                 int best;
@@ -195,7 +211,7 @@ static long assign_rows(km *s, const int *idx, int m)
                 int i = idx[b0 + r];
                 changed += s->a[i] != best;
                 s->a[i] = best;
-                s->u[i] = dist_of(dot_f64(s->X + (size_t)i * d, s->C + (size_t)best * d, d));
+                s->u[i] = dist_of(dot_f64(buf + (size_t)r * d, s->C + (size_t)best * d, d));
                 s->l[i] = k > 1 ? dist_of(b2) : INFINITY;
             }
         }
@@ -238,7 +254,7 @@ static long assign_pruned(km *s, const double *delta, const int *jumped)
 #pragma omp parallel for
     for (int i = 0; i < n; i++) {
         int a = s->a[i];
-        const float *x = s->X + (size_t)i * d;
+        const float *x = unit_row(s, i, thread_row(s));
         s->u[i] += delta[a];
         s->l[i] -= a == jmax ? m2 : m1;
         flag[i] = 0;
@@ -295,7 +311,7 @@ static int update(km *s, float *Cnew, double *delta, int *empty, uf_err *e)
             if (acc) {
                 memset(acc, 0, sizeof *acc * (size_t)d);
                 for (int p = start[j]; p < start[j + 1]; p++) {
-                    const float *x = s->X + (size_t)order[p] * d;
+                    const float *x = unit_row(s, order[p], thread_row(s));
                     for (int q = 0; q < d; q++)
                         acc[q] += x[q];
                 }
@@ -334,7 +350,7 @@ static int update(km *s, float *Cnew, double *delta, int *empty, uf_err *e)
         qsort(far, (size_t)n, sizeof *far, cmp_keyed);
         for (int j = 0, next = 0; j < k; j++)
             if (empty[j])
-                memcpy(Cnew + (size_t)j * d, s->X + (size_t)far[next++ % n].index * d, sizeof(float) * d);
+                unit_row(s, far[next++ % n].index, Cnew + (size_t)j * d);
         free(far);
     }
 #pragma omp parallel for
@@ -360,7 +376,10 @@ static int kmeans_once(const float *X, int n, int d, const uf_kmeans_params *p, 
     s.B = (1 << 19) / p->k; /* a block's scores take about 2 MB */
     s.B = s.B < 32 ? 32 : s.B > 1024 ? 1024 : s.B;
     size_t nt = (size_t)uf_threads();
-    float *Xn = uf_calloc((size_t)n * d, sizeof *Xn, e), *Cnew = uf_calloc((size_t)p->k * d, sizeof *Cnew, e);
+    float *Cnew = uf_calloc((size_t)p->k * d, sizeof *Cnew, e);
+    s.X = X;
+    s.inv = uf_calloc((size_t)n, sizeof *s.inv, e);
+    s.row = uf_calloc(nt * d, sizeof *s.row, e);
     s.u = uf_calloc((size_t)n, sizeof *s.u, e);
     s.l = uf_calloc((size_t)n, sizeof *s.l, e);
     s.idx = uf_calloc((size_t)n, sizeof *s.idx, e);
@@ -369,12 +388,11 @@ static int kmeans_once(const float *X, int n, int d, const uf_kmeans_params *p, 
     double *delta = uf_calloc((size_t)p->k, sizeof *delta, e);
     int *empty = uf_calloc((size_t)p->k, sizeof *empty, e);
     int rc = -1;
-    if (!Xn || !Cnew || !s.u || !s.l || !s.idx || !s.buf || !s.S || !delta || !empty) {
+    if (!s.inv || !s.row || !Cnew || !s.u || !s.l || !s.idx || !s.buf || !s.S || !delta || !empty) {
         uf_wrap(e, "k-means: %d x %d points and %d centroids", n, d, p->k);
         goto out;
     }
-    s.X = Xn;
-    if (normalise(X, n, d, Xn, e) ||
+    if (row_scales(X, n, d, s.inv, e) ||
         (p->init == UF_KMEANS_RANDOM ? init_random(&s, seed, e) : init_plusplus(&s, seed, e)))
         goto out;
     memset(info, 0, sizeof *info);
@@ -396,8 +414,9 @@ static int kmeans_once(const float *X, int n, int d, const uf_kmeans_params *p, 
 #pragma omp parallel for
     for (int i = 0; i < n; i++) {
         double t = 0;
+        const float *x = unit_row(&s, i, thread_row(&s));
         for (int q = 0; q < d; q++) {
-            double v = (double)Xn[(size_t)i * d + q] - s.C[(size_t)s.a[i] * d + q];
+            double v = (double)x[q] - s.C[(size_t)s.a[i] * d + q];
             t += v * v;
         }
         sq[i] = t;
@@ -408,7 +427,8 @@ static int kmeans_once(const float *X, int n, int d, const uf_kmeans_params *p, 
     info->recomputed = (double)s.computed / ((double)n * (info->iterations + 1));
     rc = 0;
 out:
-    free(Xn);
+    free(s.inv);
+    free(s.row);
     free(Cnew);
     free(s.u);
     free(s.l);

@@ -1,11 +1,17 @@
+#define _POSIX_C_SOURCE 200809L
 #include "npy.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../core/alloc.h"
 #include "../core/fileio.h"
@@ -139,23 +145,15 @@ static int check_data_size(const char *path, const uf_array *hdr, size_t have, s
     return 0;
 }
 
-int uf_npy_read(const char *path, uf_array *a, uf_err *e)
+/* The header of a whole file held in buf: the type and shape into hdr and the data's offset, after
+ * checking that the data bytes match the shape. */
+static int parse_file(const char *path, const char *buf, size_t len, uf_array *hdr, size_t *offset, uf_err *e)
 {
-    char *buf;
-    size_t len;
-    memset(a, 0, sizeof *a);
-    if (uf_read_file(path, &buf, &len, e))
-        return -1;
-    int rc = -1;
     const unsigned char *u = (const unsigned char *)buf;
-    if (len == 0) {
-        uf_fail(e, "%s: empty file", path);
-        goto out;
-    }
-    if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0) {
-        uf_fail(e, "%s: not a .npy file (bad magic)", path);
-        goto out;
-    }
+    if (len == 0)
+        return uf_fail(e, "%s: empty file", path);
+    if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0)
+        return uf_fail(e, "%s: not a .npy file (bad magic)", path);
     size_t hlen, hstart;
     if (u[6] == 1 && u[7] == 0) {
         hlen = (size_t)u[8] | (size_t)u[9] << 8;
@@ -164,42 +162,78 @@ int uf_npy_read(const char *path, uf_array *a, uf_err *e)
         hlen = (size_t)u[8] | (size_t)u[9] << 8 | (size_t)u[10] << 16 | (size_t)u[11] << 24;
         hstart = 12;
     } else {
-        uf_fail(e, "%s: unsupported .npy format version %d.%d (supported: 1.0, 2.0)", path, u[6], u[7]);
-        goto out;
+        return uf_fail(e, "%s: unsupported .npy format version %d.%d (supported: 1.0, 2.0)", path, u[6], u[7]);
     }
-    if (hstart + hlen > len) {
-        uf_fail(e, "%s: truncated .npy header", path);
-        goto out;
-    }
+    if (hstart + hlen > len)
+        return uf_fail(e, "%s: truncated .npy header", path);
     char *header = uf_alloc(hlen + 1, e);
-    if (!header) {
-        uf_wrap(e, "%s", path);
-        goto out;
-    }
+    if (!header)
+        return uf_wrap(e, "%s", path);
     memcpy(header, buf + hstart, hlen);
     header[hlen] = '\0';
-    uf_array hdr;
-    memset(&hdr, 0, sizeof hdr);
-    rc = parse_header(path, header, &hdr, e);
+    memset(hdr, 0, sizeof *hdr);
+    int rc = parse_header(path, header, hdr, e);
     free(header);
-    if (rc)
-        goto out;
-    rc = -1;
     size_t need = 0; /* the header's shape against the file, before anything that size is allocated */
-    if (check_data_size(path, &hdr, len - hstart - hlen, &need, e))
-        goto out;
-    if (uf_array_alloc(a, hdr.dtype, hdr.ndim, hdr.shape, e)) {
+    if (rc || check_data_size(path, hdr, len - hstart - hlen, &need, e))
+        return -1;
+    *offset = hstart + hlen;
+    return 0;
+}
+
+int uf_npy_read(const char *path, uf_array *a, uf_err *e)
+{
+    char *buf;
+    size_t len, offset;
+    uf_array hdr;
+    memset(a, 0, sizeof *a);
+    if (uf_read_file(path, &buf, &len, e))
+        return -1;
+    int rc = parse_file(path, buf, len, &hdr, &offset, e);
+    if (rc == 0 && (rc = uf_array_alloc(a, hdr.dtype, hdr.ndim, hdr.shape, e)) != 0)
         uf_wrap(e, "%s", path);
-        goto out;
-    }
-    memcpy(a->data, buf + hstart + hlen, need);
-    rc = 0;
-out:
+    if (rc == 0)
+        memcpy(a->data, buf + offset, len - offset);
     free(buf);
     return rc;
 }
 
-int uf_npy_write(const char *path, const uf_array *a, uf_err *e)
+int uf_npy_map(const char *path, uf_array *a, uf_npy_mapping *m, uf_err *e)
+{
+    memset(a, 0, sizeof *a);
+    *m = (uf_npy_mapping){0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        return uf_fail(e, "%s: cannot open: %s", path, strerror(err));
+    }
+    size_t len = (size_t)st.st_size, offset;
+    void *base = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    int err = errno;
+    close(fd);
+    if (len && base == MAP_FAILED)
+        return uf_fail(e, "%s: cannot map: %s", path, strerror(err));
+    if (parse_file(path, base ? base : "", len, a, &offset, e)) {
+        if (base)
+            munmap(base, len);
+        return -1;
+    }
+    *m = (uf_npy_mapping){.base = base, .len = len};
+    a->data = (char *)base + offset;
+    return 0;
+}
+
+void uf_npy_unmap(uf_npy_mapping *m)
+{
+    if (m->base)
+        munmap(m->base, m->len);
+    *m = (uf_npy_mapping){0};
+}
+
+int uf_npy_header(const uf_array *a, char *out, size_t cap)
 {
     char dict[512], shape[256];
     uf_shape_str(a, shape, sizeof shape);
@@ -216,18 +250,27 @@ int uf_npy_write(const char *path, const uf_array *a, uf_err *e)
     size_t hlen = (size_t)n + 1; /* + '\n' */
     size_t pad = 64 - ((10 + hlen) % 64);
     hlen += pad;
-    if (hlen > 65535)
-        return uf_fail(e, "%s: header too long", path);
+    if (hlen > 65535 || 10 + hlen > cap)
+        return -1;
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
                              (unsigned char)(hlen >> 8)};
+    memcpy(out, pre, sizeof pre);
+    memcpy(out + 10, dict, (size_t)n);
+    memset(out + 10 + n, ' ', pad);
+    out[10 + hlen - 1] = '\n';
+    return (int)(10 + hlen);
+}
+
+int uf_npy_write(const char *path, const uf_array *a, uf_err *e)
+{
+    char header[UF_NPY_HEADER_MAX];
+    int hlen = uf_npy_header(a, header, sizeof header);
+    if (hlen < 0)
+        return uf_fail(e, "%s: header too long", path);
     uf_out o;
     if (uf_out_open(&o, path, e))
         return -1;
-    fwrite(pre, 1, sizeof pre, o.f);
-    fwrite(dict, 1, (size_t)n, o.f);
-    for (size_t i = 0; i < pad; i++)
-        fputc(' ', o.f);
-    fputc('\n', o.f);
+    fwrite(header, 1, (size_t)hlen, o.f);
     fwrite(a->data, uf_dtype_size(a->dtype), uf_array_count(a), o.f);
     return uf_out_commit(&o, e);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ckpt.h"
 #include "core/alloc.h"
 
 static int load_table(uf_params *p, const char *arch, uf_tensor_lookup get, void *ctx, const char *source,
@@ -128,5 +129,57 @@ int uf_model_state_dict(const uf_model *m, uf_tensor_dict *out, uf_err *e)
     }
     if (rc)
         uf_tensor_dict_free(out);
+    return rc;
+}
+
+/* The head to build for a torch state dict, its size read from the file. */
+static int torch_head(const uf_tensor_dict *d, uf_model_output what, const char *path, uf_head_spec *h, uf_err *e)
+{
+    const char *name = what == UF_OUT_MLP ? "fc.2.weight" : "fc.weight";
+    const uf_tensor *t = uf_tensor_dict_get(d, name);
+    if (!t || t->a.ndim != 2)
+        return uf_fail(e, "%s: no 2-d tensor '%s' for %s", path, name,
+                       what == UF_OUT_MLP ? "--mlp (MoCo v2's fc.0/fc.2 head)"
+                                          : "the logits (a backbone without classifier: use --features or --mlp)");
+    *h = (uf_head_spec){.out = (int)t->a.shape[0], .kind = what == UF_OUT_MLP ? UF_HEAD_MLP : UF_HEAD_LINEAR};
+    strcpy(h->name, "fc");
+    return 0;
+}
+
+int uf_model_from_file(const char *weights, const char *arch_name, const char *key, const char *prefix,
+                       uf_model_output what, uf_model *m, int *head, uf_err *e)
+{
+    uf_arch a;
+    uf_head_spec heads[UF_MAX_HEADS];
+    int nh = 0;
+    *head = -1;
+    if (uf_ckpt_is(weights)) {
+        if (uf_ckpt_read_arch(weights, &a, heads, &nh, e))
+            return -1;
+        if (arch_name && strcmp(arch_name, a.name) != 0)
+            return uf_fail(e, "%s: a checkpoint of %s, not %s", weights, a.name, arch_name);
+        if (uf_model_create(m, &a, heads, nh, e) || uf_ckpt_load(weights, m, NULL, NULL, e))
+            return -1;
+        for (int h = 0; h < nh && what != UF_OUT_FEATURES; h++)
+            if ((what == UF_OUT_MLP) == (heads[h].kind == UF_HEAD_MLP) && (*head < 0 || !strcmp(heads[h].name, "fc")))
+                *head = h;
+        if (what != UF_OUT_FEATURES && *head < 0)
+            return uf_fail(e, "%s: no %s head in this checkpoint", weights, what == UF_OUT_MLP ? "MLP" : "linear");
+        return 0;
+    }
+    if (!arch_name)
+        return uf_fail(e, "%s: --arch is needed with a torch.save file", weights);
+    if (uf_arch_parse(arch_name, &a, e))
+        return -1;
+    uf_tensor_dict d = {0};
+    if (uf_torch_state_dict(weights, key, prefix, &d, e))
+        return -1;
+    int rc = what != UF_OUT_FEATURES ? torch_head(&d, what, weights, &heads[nh++], e) : 0;
+    if (rc == 0)
+        rc = uf_model_create(m, &a, heads, nh, e);
+    if (rc == 0 && (rc = uf_model_load_dict(m, &d, weights, 1, e)) != 0)
+        uf_model_free(m);
+    uf_tensor_dict_free(&d);
+    *head = nh ? 0 : -1;
     return rc;
 }

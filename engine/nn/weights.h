@@ -38,4 +38,13 @@ int uf_model_load_dict(uf_model *m, const uf_tensor_dict *d, const char *source,
  * and the engine has no counter for, and strict loading wants the key. */
 int uf_model_state_dict(const uf_model *m, uf_tensor_dict *out, uf_err *e);
 
+/* What a caller wants out of the network. */
+typedef enum uf_model_output { UF_OUT_LOGITS, UF_OUT_FEATURES, UF_OUT_MLP } uf_model_output;
+
+/* Builds and fills m from a uotft checkpoint (arch_name NULL, or its own) or a torch.save file
+ * (arch_name needed; key/prefix as uf_torch_state_dict, NULL: found), with the head `what` asks
+ * for (a linear fc, MoCo v2's fc.0/fc.2 MLP, or none); *head: its index, -1 for the features. */
+int uf_model_from_file(const char *weights, const char *arch_name, const char *key, const char *prefix,
+                       uf_model_output what, uf_model *m, int *head, uf_err *e);
+
 #endif
