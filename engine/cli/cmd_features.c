@@ -210,8 +210,8 @@ static int check_options(const fopts *o)
     return o->dataset ? 0 : check_splits(cmd, o->splits);
 }
 
-/* The model from --ckpt, --weights or --random-init; *head as open_model; `from` names it for
- * the checkpoints (the weights file's sha256, or the random initialisation). */
+/* The model from --ckpt, --weights or --random-init; *head as open_model; `from` (when not NULL)
+ * names it for the checkpoints (the weights file's sha256, or the random initialisation). */
 static int model_for(const fopts *o, uf_model *m, int *head, char *from, size_t cap, uf_err *e)
 {
     if (!o->weights) {
@@ -223,7 +223,9 @@ static int model_for(const fopts *o, uf_model *m, int *head, char *from, size_t 
     }
     const char *w = o->ckpt ? o->ckpt : o->weights, *base = w ? strrchr(w, '/') : NULL;
     char hex[65];
-    if (o->random) {
+    if (!from) {
+        return 0;
+    } else if (o->random) {
         snprintf(from, cap, "random-init=%s seed=%ld", m->arch.name, o->seed);
     } else if (uf_sha256_file(w, hex, e)) {
         uf_model_free(m);
@@ -297,7 +299,7 @@ int cmd_features(int argc, char **argv)
         return features_dataset(&o, &e) ? cli_error("features", &e) : 0;
     uf_model m;
     int head;
-    if (open_model(o.ckpt, o.arch, o.random, o.seed, o.mlp, &m, &head, &e))
+    if (model_for(&o, &m, &head, NULL, 0, &e))
         return cli_error("features", &e);
     uf_extract_cfg cfg = {.size = (int)o.size, .batch = (int)o.batch, .loader_threads = (int)o.lthreads, .head = head};
     int rc = extract_all(&m, o.data, o.sets, o.splits, &cfg, o.out, &e);
