@@ -40,9 +40,11 @@ static const char *const help =
     "Resumable: every --ckpt-every N images (default 10000) DIR/SET.partial/ keeps the sums and\n"
     "the features so far; run the same command again to continue (other weights or settings\n"
     "are refused). The result is the same, byte for byte, at the same --threads and --batch.\n"
-    "--rows A:B: rows [A, B) only, into DIR/SET.rows-A-B.part (sums and counts); --merge then\n"
-    "turns parts covering the split into the means, identical to one whole run (the sums are\n"
-    "exact). --stop-after-images N stops with a checkpoint (tests). Progress and ETA on stderr.\n"
+    "--rows A:B: rows [A, B) only (A, B multiples of --batch, or B the split's end), into\n"
+    "DIR/SET.rows-A-B.part (sums and counts); --merge then turns parts covering the split into\n"
+    "DIR/SET.means.npy and .counts.npy (SET default: merged), identical to one whole run: the\n"
+    "sums are exact. --stop-after-images N stops with a checkpoint (tests). --batch defaults\n"
+    "to 256 for mini sets, 64 else. Progress and ETA on stderr.\n"
     "Example: uotft features --weights resnet18-f37072fd.pth --arch resnet18 --dataset imagenet\n"
     "           --root data/imagenet --out feats/resnet18\n";
 
