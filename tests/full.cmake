@@ -32,5 +32,5 @@ add_test(NAME full.features_resume COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/full/f
 # corrupt weights, missing archives, stale or corrupt checkpoints, bad shards: refused, the file named
 add_test(NAME cli.features_bad_input COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/full/features_bad_input.sh
          $<TARGET_FILE:uotft> ${UF_DATA_OUT}/fixtures ${UF_FULL_OUT}/features-bad-input)
-set_tests_properties(full.features_resume PROPERTIES LABELS full FIXTURES_REQUIRED data_fixtures)  # ASan: minutes
+set_tests_properties(full.features_resume PROPERTIES LABELS "unit;full" FIXTURES_REQUIRED data_fixtures)
 set_tests_properties(cli.features_bad_input PROPERTIES LABELS "cli;full" FIXTURES_REQUIRED data_fixtures)

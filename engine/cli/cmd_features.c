@@ -40,9 +40,11 @@ static const char *const help =
     "Resumable: every --ckpt-every N images (default 10000) DIR/SET.partial/ keeps the sums and\n"
     "the features so far; run the same command again to continue (other weights or settings\n"
     "are refused). The result is the same, byte for byte, at the same --threads and --batch.\n"
-    "--rows A:B: rows [A, B) only, into DIR/SET.rows-A-B.part (sums and counts); --merge then\n"
-    "turns parts covering the split into the means, identical to one whole run (the sums are\n"
-    "exact). --stop-after-images N stops with a checkpoint (tests). Progress and ETA on stderr.\n"
+    "--rows A:B: rows [A, B) only (A, B multiples of --batch, or B the split's end), into\n"
+    "DIR/SET.rows-A-B.part (sums and counts); --merge then turns parts covering the split into\n"
+    "DIR/SET.means.npy and .counts.npy (SET default: merged), identical to one whole run: the\n"
+    "sums are exact. --stop-after-images N stops with a checkpoint (tests). --batch defaults\n"
+    "to 256 for mini sets, 64 else. Progress and ETA on stderr.\n"
     "Example: uotft features --weights resnet18-f37072fd.pth --arch resnet18 --dataset imagenet\n"
     "           --root data/imagenet --out feats/resnet18\n";
 
@@ -210,8 +212,8 @@ static int check_options(const fopts *o)
     return o->dataset ? 0 : check_splits(cmd, o->splits);
 }
 
-/* The model from --ckpt, --weights or --random-init; *head as open_model; `from` names it for
- * the checkpoints (the weights file's sha256, or the random initialisation). */
+/* The model from --ckpt, --weights or --random-init; *head as open_model; `from` (when not NULL)
+ * names it for the checkpoints (the weights file's sha256, or the random initialisation). */
 static int model_for(const fopts *o, uf_model *m, int *head, char *from, size_t cap, uf_err *e)
 {
     if (!o->weights) {
@@ -223,7 +225,9 @@ static int model_for(const fopts *o, uf_model *m, int *head, char *from, size_t 
     }
     const char *w = o->ckpt ? o->ckpt : o->weights, *base = w ? strrchr(w, '/') : NULL;
     char hex[65];
-    if (o->random) {
+    if (!from) {
+        return 0;
+    } else if (o->random) {
         snprintf(from, cap, "random-init=%s seed=%ld", m->arch.name, o->seed);
     } else if (uf_sha256_file(w, hex, e)) {
         uf_model_free(m);
@@ -297,7 +301,7 @@ int cmd_features(int argc, char **argv)
         return features_dataset(&o, &e) ? cli_error("features", &e) : 0;
     uf_model m;
     int head;
-    if (open_model(o.ckpt, o.arch, o.random, o.seed, o.mlp, &m, &head, &e))
+    if (model_for(&o, &m, &head, NULL, 0, &e))
         return cli_error("features", &e);
     uf_extract_cfg cfg = {.size = (int)o.size, .batch = (int)o.batch, .loader_threads = (int)o.lthreads, .head = head};
     int rc = extract_all(&m, o.data, o.sets, o.splits, &cfg, o.out, &e);
