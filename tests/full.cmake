@@ -34,3 +34,23 @@ add_test(NAME cli.features_bad_input COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/full
          $<TARGET_FILE:uotft> ${UF_DATA_OUT}/fixtures ${UF_FULL_OUT}/features-bad-input)
 set_tests_properties(full.features_resume PROPERTIES LABELS "unit;full" FIXTURES_REQUIRED data_fixtures)
 set_tests_properties(cli.features_bad_input PROPERTIES LABELS "cli;full" FIXTURES_REQUIRED data_fixtures)
+
+# the whole full tier at --set scale=tiny on the world: downloads verified, features, clusters, every
+# manifest's runs, tables and figures, then found again (a few minutes on 2 cores)
+add_test(NAME full.tier_tiny COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/full/tier_tiny.sh
+         $<TARGET_FILE:uotft> ${PROJECT_SOURCE_DIR} ${UF_FULL_WORLD} ${REF}/released-class-means ${UF_FULL_OUT}/tier-tiny)
+set_tests_properties(full.tier_tiny PROPERTIES LABELS full FIXTURES_REQUIRED full_world)
+
+# ctest -L replication-full: every full manifest at the paper's setting on the real downloads, one test
+# each, compared with the paper; skipped (not passed) without the data (tests/full/replication.sh)
+file(GLOB UF_MANIFESTS ${PROJECT_SOURCE_DIR}/experiments/*.ini)
+foreach(ini ${UF_MANIFESTS})
+  file(STRINGS ${ini} tiers REGEX "^tiers = .*full")
+  if(tiers)
+    get_filename_component(name ${ini} NAME_WE)
+    add_test(NAME replication_full.${name} COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/full/replication.sh
+             $<TARGET_FILE:uotft> ${PROJECT_SOURCE_DIR} ${ini})
+    set_tests_properties(replication_full.${name} PROPERTIES LABELS replication-full SKIP_RETURN_CODE 77
+                         TIMEOUT 0)
+  endif()
+endforeach()

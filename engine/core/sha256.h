@@ -12,6 +12,8 @@
 int uf_sha256_file(const char *path, char hex[65], uf_err *e);
 /* The sum of n bytes in memory; -1 only if libcrypto fails. */
 int uf_sha256_mem(const void *data, size_t n, char hex[65]);
+/* The sum of several buffers one after the other, as if they were one (no copy to join them). */
+int uf_sha256_pieces(const void *const *pieces, const size_t *sizes, int npieces, char hex[65]);
 /* The published sum of a file with this base name ("resnet18-f37072fd.pth"), or NULL. */
 const char *uf_sha256_known(const char *basename);
 /* When path's base name is in the table, checks the file's sum and fails with

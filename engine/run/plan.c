@@ -267,7 +267,7 @@ static int print_runs(plan *pl, FILE *out, totals *t, uf_err *e)
         const rate *rt = r->p.arch[0] ? rate_of(pl, r->p.arch, r->p.size, 1, e) : NULL;
         if (r->p.arch[0] && !rt)
             return -1;
-        disk = rt ? (double)rt->t.params * 4 * 2 : 0; /* the checkpoint: weights and momentum */
+        disk = rt && r->p.keep_model ? (double)rt->t.params * 4 : 0; /* the trained model (model.ckpt) */
         char what[600];
         snprintf(what, sizeof what, "%s %s", r->p.key, r->cell);
         print_row(out, r->manifest, what, r->p.arch, r->p.size, r->train_images + r->eval_images, cs, disk);

@@ -24,6 +24,7 @@ static const struct preparation {
     int (*plan)(const uf_manifest *m, uf_plan_stage *stages, int cap, int *n, uf_err *e);
 } preparations[] = {
     {"mini", uf_prepare_mini_manifest, plan_mini},
+    {"full", uf_prepare_full_manifest, uf_prepare_full_plan},
 };
 
 static const struct preparation *find(const char *name, const uf_manifest *m, uf_err *e)

@@ -42,7 +42,7 @@ int uf_prepare_mini(const uf_mini_paths *p, uf_err *e);
 /* The same with the folders read from the manifest's tier (world, pretrain, committed, features). */
 int uf_prepare_mini_manifest(const uf_manifest *m, uf_err *e);
 
-/* "full" (prepare_full.c): the paper's data and weights, with the settings data (datasets/fetch's
+/* "full" (prepare_full.c): the paper's data and weights, with the settings downloads (datasets/fetch's
  * folders), recipes (what verifies them), features (where the products go), size (the eval view),
  * kmeans and kmeans_1x (cluster counts), imagenet_classes (the class table with concepts):
  *   1. every download verified against its recipe (datasets/verify), once per file: a file's size

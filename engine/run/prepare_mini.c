@@ -16,75 +16,18 @@
 #include "nn/ckpt.h"
 #include "nn/conv_direct.h"
 #include "prepare.h"
+#include "prepare_stages.h"
 #include "train/pretrain.h"
 
 /* The mini world's targets (datasets/mini/README.md). */
 static const char *const targets[] = {"digits", "fashion", "hand", "mix"};
 #define NTARGETS 4
-#define MAX_OUTPUTS 32
 
 static void say(const char *fmt, const char *a, double t0)
 {
     fprintf(stderr, "[prepare mini] ");
     fprintf(stderr, fmt, a);
     fprintf(stderr, " (%.1f s)\n", uf_now() - t0);
-}
-
-/* ---- stamps: what a folder was made from, and the sha256 of each output ---- */
-
-/* 1 when dir/stamp.tsv records `source` and every file it lists still has its sum. */
-static int stamp_ok(const char *dir, const char *source)
-{
-    char path[4200], file[4400], hex[65];
-    uf_tsv t;
-    uf_err e;
-    snprintf(path, sizeof path, "%s/stamp.tsv", dir);
-    if (!uf_is_file(path) || uf_tsv_read(path, &t, &e))
-        return 0;
-    int ok = t.ncols == 2 && t.nrows > 1 && strcmp(uf_tsv_at(&t, 0, 0), "source") == 0 &&
-             strcmp(uf_tsv_at(&t, 0, 1), source) == 0;
-    for (int r = 1; ok && r < t.nrows; r++) {
-        snprintf(file, sizeof file, "%s/%s", dir, uf_tsv_at(&t, r, 0));
-        ok = uf_sha256_file(file, hex, &e) == 0 && strcmp(hex, uf_tsv_at(&t, r, 1)) == 0;
-    }
-    uf_tsv_free(&t);
-    return ok;
-}
-
-static int stamp_write(const char *dir, const char *source, char files[][128], int n, uf_err *e)
-{
-    char path[4200], hex[65];
-    uf_out o;
-    snprintf(path, sizeof path, "%s/stamp.tsv", dir);
-    if (uf_out_open(&o, path, e))
-        return -1;
-    fprintf(o.f, "file\tsha256\nsource\t%s\n", source);
-    for (int i = 0; i < n; i++) {
-        char file[4400];
-        snprintf(file, sizeof file, "%s/%s", dir, files[i]);
-        if (uf_sha256_file(file, hex, e)) {
-            uf_out_abort(&o);
-            return -1;
-        }
-        fprintf(o.f, "%s\t%s\n", files[i], hex);
-    }
-    return uf_out_commit(&o, e);
-}
-
-static int copy_file(const char *from, const char *to, uf_err *e)
-{
-    char *buf;
-    size_t len;
-    uf_out o;
-    if (uf_read_file(from, &buf, &len, e))
-        return -1;
-    int rc = uf_out_open(&o, to, e);
-    if (rc == 0) {
-        fwrite(buf, 1, len, o.f);
-        rc = uf_out_commit(&o, e);
-    }
-    free(buf);
-    return rc;
 }
 
 /* ---- 1. the world ---- */
@@ -199,7 +142,7 @@ static int features(const uf_mini_paths *p, const feature_job *j, const char *ck
                     uf_err *e)
 {
     double t0 = uf_now();
-    char dir[4200], source[1024], hex[65], files[MAX_OUTPUTS][128];
+    char dir[4200], source[1024], hex[65], files[UF_STAMP_MAX_FILES][128];
     snprintf(dir, sizeof dir, "%s/%s", p->features, j->folder);
     uf_pretrain_cfg d;
     uf_pretrain_defaults(&d, UF_PRETRAIN_SUPERVISED);
@@ -210,7 +153,7 @@ static int features(const uf_mini_paths *p, const feature_job *j, const char *ck
     snprintf(source, sizeof source, "model=%s%s output=%s size=%d world=%s conv=%s",
              j->model >= 0 ? "sha256:" : "random:", j->model >= 0 ? hex : d.arch, j->mlp ? "mlp" : "pooled", d.size,
              world_sum, uf_conv_path());
-    if (stamp_ok(dir, source)) {
+    if (uf_stamp_ok(dir, source)) {
         say("features %s: verified", j->folder, t0);
         return 0;
     }
@@ -247,7 +190,7 @@ static int features(const uf_mini_paths *p, const feature_job *j, const char *ck
     snprintf(from, sizeof from, "%s/pool-classes.tsv", p->world);
     snprintf(to, sizeof to, "%s/pool-classes.tsv", dir);
     snprintf(files[nf++], 128, "pool-classes.tsv");
-    if (rc || copy_file(from, to, e) || stamp_write(dir, source, files, nf, e))
+    if (rc || uf_copy_file(from, to, e) || uf_stamp_write(dir, source, files, nf, e))
         return -1;
     say("features %s: extracted", j->folder, t0);
     return 0;
@@ -255,152 +198,19 @@ static int features(const uf_mini_paths *p, const feature_job *j, const char *ck
 
 /* ---- 4. k-means ---- */
 
-/* pool-classes.tsv of the clusters: each named by its most frequent class, with that class's
- * share of its images, and given the most frequent concept of its images. */
-static int cluster_table(const char *world, const char *path, const int *assign, const int *labels, int n, int k,
-                         uf_err *e)
-{
-    char cp[4200];
-    uf_tsv t;
-    snprintf(cp, sizeof cp, "%s/pool-classes.tsv", world);
-    if (uf_tsv_read(cp, &t, e))
-        return -1;
-    int cn = uf_tsv_col(&t, "name"), cc = uf_tsv_col(&t, "concept"), nc = t.nrows, ncon = 0, rc = 0;
-    /* concept id of every class; counts per (cluster, class) and (cluster, concept) */
-    int *cid = uf_calloc((size_t)nc, sizeof(int), e), *cls = uf_calloc((size_t)k * nc, sizeof(int), e);
-    int *con = uf_calloc((size_t)k * nc, sizeof(int), e), *size = uf_calloc((size_t)k, sizeof(int), e);
-    const char **cname = uf_calloc((size_t)nc, sizeof(char *), e);
-    if (cn < 0 || cc < 0)
-        rc = uf_fail(e, "%s: needs the columns name and concept", cp);
-    else if (!cid || !cls || !con || !size || !cname)
-        rc = -1;
-    for (int l = 0; !rc && l < nc; l++) {
-        const char *c = uf_tsv_at(&t, l, cc);
-        cid[l] = 0;
-        while (cid[l] < ncon && strcmp(cname[cid[l]], c) != 0)
-            cid[l]++;
-        if (cid[l] == ncon)
-            cname[ncon++] = c;
-    }
-    for (int i = 0; !rc && i < n; i++) {
-        if (labels[i] < 0 || labels[i] >= nc) {
-            rc = uf_fail(e, "label %d outside the %d classes of %s", labels[i], nc, cp);
-            break;
-        }
-        cls[(size_t)assign[i] * nc + labels[i]]++;
-        con[(size_t)assign[i] * nc + cid[labels[i]]]++;
-        size[assign[i]]++;
-    }
-    uf_out o;
-    if (!rc && (rc = uf_out_open(&o, path, e)) == 0) {
-        fprintf(o.f, "index\tname\tconcept\tsize\tshare\n");
-        for (int c = 0; c < k; c++) {
-            const int *a = cls + (size_t)c * nc, *b = con + (size_t)c * nc;
-            int top = 0, topc = 0;
-            for (int l = 1; l < nc; l++)
-                top = a[l] > a[top] ? l : top;
-            for (int q = 1; q < ncon; q++)
-                topc = b[q] > b[topc] ? q : topc;
-            fprintf(o.f, "%d\t%s\t%s\t%d\t%.2f\n", c, uf_tsv_at(&t, top, cn), cname[topc], size[c],
-                    size[c] ? (double)a[top] / size[c] : 0);
-        }
-        rc = uf_out_commit(&o, e);
-    }
-    free(cid), free(cls), free(con), free(size), free(cname);
-    uf_tsv_free(&t);
-    return rc;
-}
-
 /* K = mult x the pool's classes, into <model>-kmeans<suffix>/ */
 static int kmeans(const uf_mini_paths *p, const char *model, int mult, const char *suffix, uf_err *e)
 {
-    double t0 = uf_now();
-    char src[4200], dir[4200], path[4400], stamp[4400], source[512], hex[65], files[MAX_OUTPUTS][128];
-    snprintf(src, sizeof src, "%s/%s", p->features, model);
+    char from[4200], dir[4200], features[4300], labels[4300], classes[4300];
+    snprintf(from, sizeof from, "%s/%s", p->features, model);
     snprintf(dir, sizeof dir, "%s/%s-kmeans%s", p->features, model, suffix);
-    snprintf(stamp, sizeof stamp, "%s/stamp.tsv", src);
-    uf_kmeans_params kp;
-    uf_kmeans_defaults(&kp);
-    if (uf_sha256_file(stamp, hex, e))
-        return -1;
-    snprintf(path, sizeof path, "%s/pool-train.features.npy", src);
-    uf_array X, L;
-    if (uf_npy_read(path, &X, e))
-        return -1;
-    snprintf(path, sizeof path, "%s/pool-train.labels.npy", src);
-    if (uf_npy_read(path, &L, e)) {
-        uf_array_free(&X);
-        return -1;
-    }
-    const int n = (int)X.shape[0], d = (int)X.shape[1];
-    int nclasses = 0;
-    for (int i = 0; i < n; i++)
-        nclasses = (int)uf_array_get(&L, (size_t)i) + 1 > nclasses ? (int)uf_array_get(&L, (size_t)i) + 1 : nclasses;
-    kp.k = mult * nclasses;
-    snprintf(source, sizeof source, "features=sha256:%s k=%d iters=%d seed=%llu init=%s", hex, kp.k, kp.iters,
-             (unsigned long long)kp.seed, kp.init == UF_KMEANS_PLUSPLUS ? "k-means++" : "random");
-    int rc = 0, nf = 0;
-    if (stamp_ok(dir, source)) {
-        say("k-means %s: verified", model, t0);
-        goto out_arrays;
-    }
-    float *C = uf_calloc((size_t)kp.k * d, sizeof(float), e);
-    int32_t *A = uf_calloc((size_t)n, sizeof(int32_t), e);
-    int *ai = uf_calloc((size_t)n, sizeof(int), e), *li = uf_calloc((size_t)n, sizeof(int), e);
-    double *means = uf_calloc((size_t)kp.k * d, sizeof(double), e);
-    int64_t *counts = uf_calloc((size_t)kp.k, sizeof(int64_t), e);
-    uf_kmeans_info info;
-    if (X.dtype != UF_F32 || X.ndim != 2 || L.ndim != 1 || L.shape[0] != n)
-        rc = uf_fail(e, "%s: not the features and labels uotft features writes", src);
-    else if (!C || !A || !ai || !li || !means || !counts)
-        rc = -1;
-    else
-        rc = uf_kmeans(X.data, n, d, &kp, C, A, &info, e);
-    for (int i = 0; !rc && i < n; i++) {
-        ai[i] = A[i];
-        li[i] = (int)uf_array_get(&L, (size_t)i);
-    }
-    if (!rc) {
-        uf_group_means(X.data, ai, n, d, kp.k, means, counts);
-        rc = uf_write_means(dir, "pool", means, counts, kp.k, d, e);
-        snprintf(files[nf++], 128, "pool.means.npy");
-        snprintf(files[nf++], 128, "pool.counts.npy");
-    }
-    for (int c = 0; !rc && c < kp.k; c++)
-        if (counts[c] == 0)
-            rc = uf_fail(e, "k-means of %s left cluster %d empty", src, c);
-    if (!rc) {
-        uf_array aa = {.dtype = UF_I32, .ndim = 1, .shape = {n}, .data = A};
-        snprintf(path, sizeof path, "%s/pool-assign.npy", dir);
-        snprintf(files[nf++], 128, "pool-assign.npy");
-        rc = uf_npy_write(path, &aa, e);
-    }
-    if (!rc) {
-        snprintf(path, sizeof path, "%s/pool-classes.tsv", dir);
-        snprintf(files[nf++], 128, "pool-classes.tsv");
-        rc = cluster_table(p->world, path, ai, li, n, kp.k, e);
-    }
-    for (int t = 0; t < NTARGETS && !rc; t++)
-        for (int w = 0; w < 2 && !rc; w++) {
-            char from[4400], to[4400];
-            snprintf(files[nf], 128, "%s.%s.npy", targets[t], w ? "counts" : "means");
-            snprintf(from, sizeof from, "%s/%s", src, files[nf]);
-            snprintf(to, sizeof to, "%s/%s", dir, files[nf++]);
-            rc = copy_file(from, to, e);
-        }
-    if (!rc)
-        rc = stamp_write(dir, source, files, nf, e);
-    free(C), free(A), free(ai), free(li), free(means), free(counts);
-    if (!rc) {
-        char what[128];
-        snprintf(what, sizeof what, "%s: K = %d, objective %.1f, %d iterations", model, kp.k, info.objective,
-                 info.iterations);
-        say("k-means %s", what, t0);
-    }
-out_arrays:
-    uf_array_free(&X);
-    uf_array_free(&L);
-    return rc;
+    snprintf(features, sizeof features, "%s/pool-train.features.npy", from);
+    snprintf(labels, sizeof labels, "%s/pool-train.labels.npy", from);
+    snprintf(classes, sizeof classes, "%s/pool-classes.tsv", p->world);
+    uf_cluster_job j = {.tag = "[prepare mini]", .from = from, .features = features, .labels = labels,
+                        .classes = classes, .set = "pool", .dir = dir, .k = -mult, .targets = targets,
+                        .ntargets = NTARGETS};
+    return uf_prepare_clusters(&j, e);
 }
 
 int uf_prepare_mini(const uf_mini_paths *p, uf_err *e)

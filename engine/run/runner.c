@@ -150,11 +150,12 @@ static int draw_plot(const uf_manifest *m, const char *script, const char *csv, 
 }
 
 /* Keys that say where a tier's inputs and intermediate products live, not what is computed: the
- * products there are verified against the sha256 of their inputs (prepare_mini.c), so moving them
+ * products there are verified against the sha256 of their inputs (prepare_*.c), so moving them
  * (--set world=/tmp/mini) leaves the results as they are. */
 static int is_location(const char *assignment)
 {
-    static const char *const keys[] = {"world", "pretrain", "committed", "features", "runs"};
+    static const char *const keys[] = {"world", "pretrain",  "committed", "features",
+                                       "runs",  "downloads", "recipes",   "store"};
     size_t n = strcspn(assignment, "=");
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
         if (strlen(keys[k]) == n && strncmp(assignment, keys[k], n) == 0)
@@ -289,7 +290,10 @@ long uf_run_count_jobs(const char *path, const uf_run_opts *o, uf_err *e)
     uf_job_filter f;
     if (uf_manifest_load(path, o->tier, &m, e))
         return -1;
-    long n = job_filter(&m, o->sample, &f, e) ? -1 : count_matching(&m, &f);
+    int rc = 0;
+    for (int i = 0; i < o->nset && !rc; i++) /* --set seed=0 or scale=tiny change what runs */
+        rc = uf_manifest_set(&m, o->set[i], e);
+    long n = rc || job_filter(&m, o->sample, &f, e) ? -1 : count_matching(&m, &f);
     uf_manifest_free(&m);
     return n;
 }

@@ -28,6 +28,7 @@ typedef struct uf_job_plan {
     int size, epochs, batch, source_batch, eval_every;
     int source_views;         /* source images per step: source_batch times this (0: no source) */
     double target_fraction, val_fraction;
+    int keep_model;           /* the trained model kept once the run is done (its disk) */
     long train_images, test_images; /* the `train_images` / `test_images` settings, -1 when absent: the
                                        split sizes when the data set is not there to be listed */
 } uf_job_plan;

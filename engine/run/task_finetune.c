@@ -289,16 +289,23 @@ static stats stats_of(const seeds *x)
     return st;
 }
 
-/* The paper's number for a cell: [paper] key = the values of the axes with more than one value
- * (seed excluded), joined by '/'; the average row's key starts with "average". */
+/* A cell's name: the values of the axes with more than one value (seed excluded), joined by '/';
+ * avg_axis's value reads "average" (the average row). */
+static void cell_key(const uf_manifest *m, const int *coords, int seed_axis, int avg_axis, char *key, size_t n)
+{
+    size_t k = 0;
+    key[0] = '\0';
+    for (int a = 0; a < m->naxes; a++)
+        if (a != seed_axis && m->axes[a].n > 1 && k < n)
+            k += (size_t)snprintf(key + k, n - k, "%s%s", k ? "/" : "",
+                                  a == avg_axis ? "average" : m->axes[a].values[coords[a]]);
+}
+
+/* The paper's number for a cell: [paper] key = the cell's name (cell_key). */
 static double paper_value(const uf_manifest *m, const int *coords, int seed_axis, int avg_axis)
 {
-    char key[1024] = "";
-    size_t k = 0;
-    for (int a = 0; a < m->naxes; a++)
-        if (a != seed_axis && m->axes[a].n > 1 && k < sizeof key)
-            k += (size_t)snprintf(key + k, sizeof key - k, "%s%s", k ? "/" : "",
-                                  a == avg_axis ? "average" : m->axes[a].values[coords[a]]);
+    char key[1024];
+    cell_key(m, coords, seed_axis, avg_axis, key, sizeof key);
     const char *v = uf_manifest_raw(m, "paper", key);
     return v ? atof(v) : NAN;
 }
@@ -484,6 +491,38 @@ static int finetune_summary(const uf_run_ctx *ctx, FILE *out, uf_err *e)
     return 0;
 }
 
+/* --check: each cell's best seed (the paper reports the best of 3 runs) against its [paper] number,
+ * within the `tolerance` setting (points of top-1, default 1). [paper] may hold other tiers' cells
+ * (the mini targets'): only this tier's are compared. */
+static int finetune_check(const uf_run_ctx *ctx, FILE *out, int *mismatches, uf_err *e)
+{
+    const uf_manifest *m = ctx->m;
+    int coords[UF_MAX_AXES] = {0}, seed = uf_manifest_axis(m, "seed"), found = 0, bad = 0;
+    double tol;
+    if (uf_job_double(m, coords, "tolerance", 1.0, &tol, e))
+        return -1;
+    for (long j = 0, n = uf_manifest_njobs(m); j < n; j++) {
+        uf_manifest_job(m, j, coords);
+        double paper = seed >= 0 && coords[seed] ? NAN : paper_value(m, coords, seed, -1);
+        if (isnan(paper))
+            continue;
+        seeds v = cell_seeds(ctx, coords, seed);
+        stats st = stats_of(&v);
+        found++;
+        if (st.n > 0 && fabs(st.best - paper) <= tol)
+            continue;
+        char cell[512];
+        cell_key(m, coords, seed, -1, cell, sizeof cell);
+        fprintf(out, "MISMATCH %s top-1: ours %.2f (best of %d), paper %.2f (tolerance %g)\n", cell, st.best, st.n,
+                paper, tol);
+        bad++;
+    }
+    fprintf(out, "%s: %d of %d values match the paper (best seed, tolerance %g points)\n",
+            uf_manifest_meta(m, "name", "?"), found - bad, found, tol);
+    *mismatches = bad;
+    return 0;
+}
+
 /* ---- plan ---- */
 
 /* Settings that decide a run besides uotft finetune's own: they go into its plan key. */
@@ -588,7 +627,7 @@ static int finetune_plan(uf_run_ctx *ctx, const int *coords, uf_job_plan *out, u
     snprintf(out->target, sizeof out->target, "%s", c.target);
     out->seed = c.seed, out->size = c.size, out->epochs = c.epochs, out->batch = c.batch;
     out->source_batch = c.source_batch, out->eval_every = c.eval_every;
-    out->target_fraction = c.target_fraction, out->val_fraction = c.val_fraction;
+    out->target_fraction = c.target_fraction, out->val_fraction = c.val_fraction, out->keep_model = c.keep_model;
     out->source_views = has_source ? (r == UF_RECIPE_UNLABELLED ? 2 : 1) : 0;
     return uf_job_long(m, coords, "train_images", -1, &out->train_images, e) ||
                    uf_job_long(m, coords, "test_images", -1, &out->test_images, e)
@@ -603,6 +642,7 @@ const uf_task uf_task_finetune = {
     .run_job = finetune_job,
     .report = finetune_report,
     .summary = finetune_summary,
+    .check = finetune_check,
     .kept_on_disk = 1,
     .plan = finetune_plan,
 };

@@ -689,7 +689,8 @@ static int setup(ft *f, uf_trainer_cfg *tc, const char *dir, uf_err *e)
     *tc = (uf_trainer_cfg){.dir = dir, .name = "model", .epochs = c->epochs, .steps_per_epoch = f->spe,
                            .images_per_step = f->n, .nvalues = 3,
                            .value_names = {"loss", "loss_target", "loss_source"}, .ckpt_every = c->ckpt_every,
-                           .stop_after = c->stop_after, .progress = c->progress, .progress_ctx = c->progress_ctx};
+                           .stop_after = c->stop_after, .no_final = !c->keep_model, .progress = c->progress,
+                           .progress_ctx = c->progress_ctx};
     return uf_finetune_note(c, tc->note, sizeof tc->note, e);
 }
 
@@ -737,8 +738,9 @@ static int found_finished(const uf_finetune_cfg *c, const char *dir, uf_finetune
     return 0;
 }
 
-/* Without keep_model, the trained model goes once its result is written: a run is found again by
- * its result (found_finished), and a tier of ResNet-50 runs would otherwise keep 100 MB each. */
+/* Without keep_model the trained model is not kept (the trainer does not write it: no_final): a run
+ * is found again by its result (found_finished), and a tier of ResNet-50 runs would otherwise keep
+ * 100 MB each. A model.ckpt left by an earlier run with keep_model goes too. */
 static void drop_model(const uf_finetune_cfg *c, const char *dir)
 {
     char path[4200];

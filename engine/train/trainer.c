@@ -28,16 +28,11 @@ size_t uf_trainer_settings_len(const char *note)
 /* First 16 hex digits of the sha256 of the parameters and running statistics. */
 static int params_hash(const uf_model *m, char out[17], uf_err *e)
 {
-    size_t np = m->p.total, nb = m->buf.total;
-    float *all = uf_calloc(np + nb, sizeof(float), e);
+    /* the parameters, then the buffers (running statistics), as one stream */
+    const void *pieces[2] = {m->p.w, m->buf.w};
+    const size_t sizes[2] = {sizeof(float) * m->p.total, sizeof(float) * m->buf.total};
     char hex[65];
-    if (!all)
-        return -1;
-    memcpy(all, m->p.w, sizeof(float) * np);
-    memcpy(all + np, m->buf.w, sizeof(float) * nb);
-    int rc = uf_sha256_mem(all, sizeof(float) * (np + nb), hex);
-    free(all);
-    if (rc)
+    if (uf_sha256_pieces(pieces, sizes, 2, hex))
         return uf_fail(e, "sha256 failed");
     memcpy(out, hex, 16);
     out[16] = '\0';
@@ -145,9 +140,14 @@ static int load_state(uf_trainer *t, uf_err *e)
     return log_restore(t, t->ts.step, e);
 }
 
-/* The model alone: no momentum (an optimiser without steps), the settings as note. */
+/* The model alone: no momentum (an optimiser without steps), the settings as note; with
+ * no_final only the state checkpoint goes. */
 static int save_final(uf_trainer *t, uf_err *e)
 {
+    if (t->c.no_final) {
+        remove(t->state);
+        return 0;
+    }
     uf_sgd none = *t->opt;
     none.steps = 0;
     uf_ckpt_extra x = {0};

@@ -64,6 +64,7 @@ typedef struct uf_trainer_cfg {
     /* run control: not settings (a resumed run may change them) */
     int ckpt_every;        /* steps between state checkpoints (0: at epoch ends only) */
     int64_t stop_after;    /* stop with a state checkpoint once this many steps are done; 0: run to the end */
+    int no_final;          /* 1: no NAME.ckpt at the end (the caller records a finished run itself) */
     void (*progress)(void *ctx, const uf_train_progress *p);
     void *progress_ctx;
 } uf_trainer_cfg;

@@ -1,0 +1,350 @@
+/* The full tier's preparation (prepare.h): downloads verified, features of ImageNet's training images
+ * and of every target's through both backbones, class means and counts, k-means clusters. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/alloc.h"
+#include "../core/fileio.h"
+#include "../core/parallel.h"
+#include "../core/sha256.h"
+#include "../data/dataset.h"
+#include "../features/dataset_features.h"
+#include "../nn/conv_direct.h"
+#include "../nn/weights.h"
+#include "plan.h"
+#include "prepare.h"
+#include "prepare_stages.h"
+
+const char *const uf_full_targets[UF_FULL_NTARGETS] = {"cub", "dogs", "cars", "pets", "sun397", "aircraft", "dtd",
+                                                       "caltech101"};
+const uf_full_model uf_full_models[UF_FULL_NMODELS] = {
+    {"supervised-resnet18", 0, 0},
+    {"moco-v2-resnet50", 1, 1},
+};
+
+/* A tier setting (the first job's view), as given; relative paths made absolute. */
+static int setting(const uf_manifest *m, const char *key, int path, char *buf, size_t n, uf_err *e)
+{
+    int coords[UF_MAX_AXES] = {0};
+    char v[4096];
+    if (uf_job_get(m, coords, key, 1, v, sizeof v, e))
+        return -1;
+    int w = path && v[0] != '/' ? snprintf(buf, n, "%s/%s", m->root, v) : snprintf(buf, n, "%s", v);
+    return w >= 0 && (size_t)w < n ? 0 : uf_fail(e, "%s: %s: too long", m->path, key);
+}
+
+/* Rows of a data set's training split: listed when it is there, else the `train_images.<set>` setting. */
+static double train_rows(const uf_manifest *m, const char *data, const char *set, uf_err *e)
+{
+    char root[4200], key[64], v[64];
+    uf_dataset ds;
+    uf_err ignored; /* not downloaded yet: the setting stands in */
+    snprintf(root, sizeof root, "%s/%s", data, set);
+    if (uf_is_dir(root) && uf_dataset_list(&ds, set, root, "train", 0, &ignored) == 0) {
+        double n = ds.n;
+        uf_dataset_free(&ds);
+        return n;
+    }
+    snprintf(key, sizeof key, "train_images.%s", set);
+    int coords[UF_MAX_AXES] = {0};
+    int rc = uf_job_get(m, coords, key, 0, v, sizeof v, e);
+    return rc < 0 ? -2 : rc ? -1 : atof(v);
+}
+
+static uf_plan_stage *stage(uf_plan_stage *stages, int cap, int *n)
+{
+    if (*n >= cap)
+        return NULL;
+    memset(&stages[*n], 0, sizeof stages[*n]);
+    return &stages[(*n)++];
+}
+
+/* Features of one model: ImageNet's training images, then the targets'. */
+static int plan_features(const uf_manifest *m, const char *data, const uf_full_model *fm, int size,
+                         uf_plan_stage *stages, int cap, int *n, double *imagenet_rows, uf_err *e)
+{
+    char key[96], arch[64];
+    snprintf(key, sizeof key, "arch_%s", fm->name);
+    if (setting(m, key, 0, arch, sizeof arch, e))
+        return -1;
+    double rows = train_rows(m, data, "imagenet", e), targets = 0;
+    for (int t = 0; t < UF_FULL_NTARGETS && rows > -2; t++) {
+        double r = train_rows(m, data, uf_full_targets[t], e);
+        targets = r < 0 || targets < 0 ? -1 : targets + r;
+        rows = r < -1 ? -2 : rows;
+    }
+    if (rows < -1)
+        return -1;
+    int d = fm->head ? 128 : 512;
+    uf_plan_stage *s = stage(stages, cap, n), *t = s ? stage(stages, cap, n) : NULL;
+    if (!t)
+        return 0;
+    snprintf(s->what, sizeof s->what, "features %s: ImageNet train (resumable)", fm->name);
+    snprintf(t->what, sizeof t->what, "features %s: the 8 targets' train", fm->name);
+    snprintf(s->arch, sizeof s->arch, "%s", arch), snprintf(t->arch, sizeof t->arch, "%s", arch);
+    s->size = t->size = size;
+    s->images = rows, t->images = targets;
+    /* means and counts; the MoCo features kept per image for k-means (float32) with their labels */
+    s->disk_bytes = 1000.0 * d * 8 + (fm->kmeans && rows > 0 ? rows * (d * 4 + 8) : 0);
+    *imagenet_rows = rows;
+    return 0;
+}
+
+int uf_prepare_full_plan(const uf_manifest *m, uf_plan_stage *stages, int cap, int *n, uf_err *e)
+{
+    char data[4096], sz[32], kv[2][32];
+    *n = 0;
+    if (setting(m, "downloads", 1, data, sizeof data, e) || setting(m, "size", 0, sz, sizeof sz, e) ||
+        setting(m, "kmeans", 0, kv[0], sizeof kv[0], e) || setting(m, "kmeans_1x", 0, kv[1], sizeof kv[1], e))
+        return -1;
+    uf_plan_stage *s = stage(stages, cap, n);
+    if (s)
+        snprintf(s->what, sizeof s->what, "verify the downloads (sha256; once per file)");
+    for (int k = 0; k < UF_FULL_NMODELS; k++) {
+        double rows = -1;
+        const uf_full_model *fm = &uf_full_models[k];
+        if (plan_features(m, data, fm, atoi(sz), stages, cap, n, &rows, e))
+            return -1;
+        for (int c = 0; fm->kmeans && c < 2; c++) {
+            double K = atof(kv[c]);
+            if (!(s = stage(stages, cap, n)))
+                break;
+            snprintf(s->what, sizeof s->what, "k-means K = %s of %s's ImageNet features", kv[c], fm->name);
+            /* at most 20 Lloyd iterations of a (rows x 128) x (128 x K) product; Hamerly's bounds skip most */
+            s->gflop = rows > 0 ? 20 * 2.0 * rows * 128 * K / 1e9 : 0;
+            s->disk_bytes = rows > 0 ? rows * 4 + K * 128 * 8 : 0;
+        }
+    }
+    return 0;
+}
+
+/* ---- 1. the downloads, verified ---- */
+
+/* The recipes' names: the 9 data sets and the 2 weight files. */
+static const char *const downloads[] = {"imagenet", "cub", "dogs", "cars", "pets", "sun397", "aircraft", "dtd",
+                                        "caltech101", "resnet18", "mocov2"};
+#define NDOWNLOADS (sizeof downloads / sizeof downloads[0])
+
+/* "<file>\t<bytes>\t<mtime>\n" for every file of the recipe as it is now, appended to buf. */
+static int recipe_state(const char *recipes, const char *data, const char *name, char *buf, size_t cap, uf_err *e)
+{
+    char path[4200], *text, *save = NULL;
+    size_t len, used = strlen(buf);
+    snprintf(path, sizeof path, "%s/%s.tsv", recipes, name);
+    if (uf_read_file(path, &text, &len, e))
+        return -1;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#' || line[strspn(line, " \t\r")] == '\0')
+            continue;
+        line[strcspn(line, "\t")] = '\0';
+        char file[4400];
+        struct stat st;
+        snprintf(file, sizeof file, "%s/%s/%s", data, name, line);
+        int w = stat(file, &st) == 0 ? snprintf(buf + used, cap - used, "%s/%s\t%lld\t%lld\n", name, line,
+                                                (long long)st.st_size, (long long)st.st_mtime)
+                                     : snprintf(buf + used, cap - used, "%s/%s\tmissing\n", name, line);
+        used += w > 0 ? (size_t)w : 0;
+        if (used >= cap) {
+            free(text);
+            return uf_fail(e, "%s: too many files", path);
+        }
+    }
+    free(text);
+    return 0;
+}
+
+/* Runs datasets/verify for every download whose files changed since they were last verified (their
+ * sizes and times are kept in <store>/verified.tsv): a checksum of 150 GB is done once. */
+static int verify_downloads(const uf_manifest *m, const char *data, const char *store, uf_err *e)
+{
+    char recipes[4096], stamp[4200], *now = NULL, *before = NULL;
+    size_t cap = 1 << 16, len = 0;
+    if (setting(m, "recipes", 1, recipes, sizeof recipes, e) || !(now = uf_calloc(cap, 1, e)))
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < NDOWNLOADS && !rc; i++)
+        rc = recipe_state(recipes, data, downloads[i], now, cap, e);
+    snprintf(stamp, sizeof stamp, "%s/verified.tsv", store);
+    if (!rc && uf_is_file(stamp) && uf_read_file(stamp, &before, &len, e) == 0 && strcmp(before, now) == 0) {
+        free(now), free(before);
+        return 0;
+    }
+    free(before);
+    for (size_t i = 0; i < NDOWNLOADS && !rc; i++) {
+        char cmd[13000];
+        snprintf(cmd, sizeof cmd, "UOTFT_RECIPES='%s' sh '%s/datasets/verify' --dest '%s/%s' %s >&2", recipes, m->root,
+                 data, downloads[i], downloads[i]);
+        fprintf(stderr, "[prepare full] verifying %s\n", downloads[i]);
+        if (system(cmd) != 0)
+            rc = uf_fail(e, "%s/%s: verification failed (datasets/fetch %s, or see the message above)", data,
+                         downloads[i], downloads[i]);
+    }
+    uf_out o;
+    if (!rc && !(rc = uf_mkdirs(store, e)) && !(rc = uf_out_open(&o, stamp, e))) {
+        fputs(now, o.f);
+        rc = uf_out_commit(&o, e);
+    }
+    free(now);
+    return rc;
+}
+
+/* ---- 2. features ---- */
+
+typedef struct full_paths {
+    char data[4096], store[4096], features[4096], classes[4096];
+    int size;
+} full_paths;
+
+/* One set's training split through the model into dir (its means and counts; the per-image
+ * features too with keep); skipped when its outputs are there (made from the folder's source). */
+static int features_of_set(const full_paths *p, uf_model *m, int head, const char *dir, const char *source,
+                           const char *set, int keep, uf_err *e)
+{
+    char root[4200], out[4400];
+    static const char *const kinds[] = {"means", "counts", "features", "labels"};
+    int done = 1;
+    for (int k = 0; k < (keep ? 4 : 2); k++) {
+        snprintf(out, sizeof out, "%s/%s.%s.npy", dir, set, kinds[k]);
+        done = done && uf_is_file(out);
+    }
+    if (done)
+        return 0;
+    uf_dataset ds;
+    snprintf(root, sizeof root, "%s/%s", p->data, set);
+    if (uf_dataset_list(&ds, set, root, "train", 0, e))
+        return -1;
+    int rc = uf_dataset_open_images(&ds, NULL, e);
+    uf_dsfeat_cfg c = {.ex = {.size = p->size, .batch = 64, .loader_threads = 2, .head = head},
+                       .dir = dir, .name = set, .made_from = source, .begin = 0, .end = ds.n,
+                       .keep_features = keep, .ckpt_every = 10000, .progress = 1};
+    if (!rc) {
+        fprintf(stderr, "[prepare full] features of %s (%d images) into %s\n", set, ds.n, dir);
+        rc = uf_dataset_features(m, &ds, &c, e) ? -1 : 0;
+    }
+    uf_dataset_free(&ds);
+    return rc;
+}
+
+/* dir/source.txt names what the folder's outputs are made from: another source clears them, so a
+ * set found done (features_of_set) is one of this source. */
+static int claim_folder(const char *dir, const char *source, uf_err *e)
+{
+    char path[4400], *before = NULL;
+    size_t len;
+    snprintf(path, sizeof path, "%s/source.txt", dir);
+    if (uf_is_file(path) && uf_read_file(path, &before, &len, e) == 0 && strcmp(before, source) == 0) {
+        free(before);
+        return 0;
+    }
+    free(before);
+    char cmd[4400];
+    if (strchr(dir, '\'') != NULL)
+        return uf_fail(e, "%s: paths with quotes are not supported", dir);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    uf_out o;
+    if (system(cmd) != 0 || uf_mkdirs(dir, e) || uf_out_open(&o, path, e))
+        return uf_is_dir(dir) ? -1 : uf_fail(e, "%s: cannot clear it", dir);
+    fputs(source, o.f);
+    return uf_out_commit(&o, e);
+}
+
+/* The outputs stamp.tsv lists: every set's means and counts, the kept features, the class table. */
+static int output_names(const uf_full_model *fm, char files[][128])
+{
+    int n = 0;
+    for (int s = -1; s < UF_FULL_NTARGETS; s++) {
+        const char *set = s < 0 ? "imagenet" : uf_full_targets[s];
+        snprintf(files[n++], 128, "%s.means.npy", set);
+        snprintf(files[n++], 128, "%s.counts.npy", set);
+    }
+    if (fm->kmeans) {
+        snprintf(files[n++], 128, "imagenet.features.npy");
+        snprintf(files[n++], 128, "imagenet.labels.npy");
+    }
+    snprintf(files[n++], 128, "imagenet-classes.tsv");
+    return n;
+}
+
+static int features(const full_paths *p, const uf_manifest *m, const uf_full_model *fm, const char *data_sum,
+                    uf_err *e)
+{
+    double t0 = uf_now();
+    char key[96], arch[64], weights[4096], hex[65], source[1024], dir[4200], to[4400];
+    char files[UF_STAMP_MAX_FILES][128];
+    snprintf(key, sizeof key, "arch_%s", fm->name);
+    if (setting(m, key, 0, arch, sizeof arch, e))
+        return -1;
+    snprintf(key, sizeof key, "weights_%s", fm->name);
+    if (setting(m, key, 1, weights, sizeof weights, e) || uf_sha256_file(weights, hex, e))
+        return -1;
+    snprintf(dir, sizeof dir, "%s/%s", p->features, fm->name);
+    snprintf(source, sizeof source, "weights=sha256:%s arch=%s output=%s size=%d downloads=sha256:%s conv=%s", hex,
+             arch, fm->head ? "mlp" : "pooled", p->size, data_sum, uf_conv_path());
+    if (uf_stamp_ok(dir, source)) {
+        fprintf(stderr, "[prepare full] features %s: verified (%.1f s)\n", fm->name, uf_now() - t0);
+        return 0;
+    }
+    uf_model model;
+    int head, rc = claim_folder(dir, source, e);
+    if (rc || uf_model_from_file(weights, arch, NULL, NULL, fm->head ? UF_OUT_MLP : UF_OUT_FEATURES, &model, &head, e))
+        return -1;
+    for (int s = -1; s < UF_FULL_NTARGETS && !rc; s++)
+        rc = features_of_set(p, &model, head, dir, source, s < 0 ? "imagenet" : uf_full_targets[s],
+                             s < 0 && fm->kmeans, e);
+    uf_model_free(&model);
+    snprintf(to, sizeof to, "%s/imagenet-classes.tsv", dir);
+    if (rc || uf_copy_file(p->classes, to, e) || uf_stamp_write(dir, source, files, output_names(fm, files), e))
+        return -1;
+    fprintf(stderr, "[prepare full] features %s: done (%.1f s)\n", fm->name, uf_now() - t0);
+    return 0;
+}
+
+/* ---- 3. k-means ---- */
+
+/* K clusters of the model's ImageNet features into <model>-kmeans<suffix>/. */
+static int clusters(const full_paths *p, const uf_full_model *fm, int k, const char *suffix, uf_err *e)
+{
+    char from[4200], dir[4300], features[4300], labels[4300];
+    snprintf(from, sizeof from, "%s/%s", p->features, fm->name);
+    snprintf(dir, sizeof dir, "%s-kmeans%s", from, suffix);
+    snprintf(features, sizeof features, "%s/imagenet.features.npy", from);
+    snprintf(labels, sizeof labels, "%s/imagenet.labels.npy", from);
+    uf_cluster_job j = {.tag = "[prepare full]", .from = from, .features = features, .labels = labels,
+                        .classes = p->classes, .set = "imagenet", .dir = dir, .k = k, .targets = uf_full_targets,
+                        .ntargets = UF_FULL_NTARGETS};
+    return uf_prepare_clusters(&j, e);
+}
+
+int uf_prepare_full_manifest(const uf_manifest *m, uf_err *e)
+{
+    double t0 = uf_now();
+    full_paths p;
+    char size[32], kv[2][32], stamp[4400], data_sum[65];
+    if (setting(m, "downloads", 1, p.data, sizeof p.data, e) || setting(m, "store", 1, p.store, sizeof p.store, e) ||
+        setting(m, "features", 1, p.features, sizeof p.features, e) || setting(m, "size", 0, size, sizeof size, e) ||
+        setting(m, "kmeans", 0, kv[0], sizeof kv[0], e) || setting(m, "kmeans_1x", 0, kv[1], sizeof kv[1], e))
+        return -1;
+    int coords[UF_MAX_AXES] = {0};
+    if (uf_job_path(m, coords, "imagenet_classes", p.classes, sizeof p.classes, e))
+        return -1;
+    p.size = atoi(size);
+    snprintf(stamp, sizeof stamp, "%s/verified.tsv", p.store);
+    if (verify_downloads(m, p.data, p.store, e) || uf_sha256_file(stamp, data_sum, e))
+        return -1;
+    /* the weights' sums in the recipes the downloads were verified with (core/sha256.h): a world
+     * other than the published one (the fixtures) has its own */
+    char recipes[4096];
+    if (setting(m, "recipes", 1, recipes, sizeof recipes, e) || setenv("UOTFT_RECIPES", recipes, 1) != 0)
+        return -1;
+    for (int k = 0; k < UF_FULL_NMODELS; k++) {
+        const uf_full_model *fm = &uf_full_models[k];
+        if (features(&p, m, fm, data_sum, e) ||
+            (fm->kmeans && (clusters(&p, fm, atoi(kv[0]), "", e) || clusters(&p, fm, atoi(kv[1]), "-1x", e))))
+            return -1;
+    }
+    fprintf(stderr, "[prepare full] ready (%.1f s)\n", uf_now() - t0);
+    return 0;
+}
