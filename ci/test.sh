@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds, then runs every test (the README's test command) but the full mini replication
-# (`ctest -L replication`, half an hour: CI runs its regression sample, label `regression`), then the
+# (`ctest -L replication`, half an hour: CI runs its regression sample, label `regression`; the full
+# tier's `replication_full.*` report themselves skipped without the paper's downloads), then the
 # sanitizer build's tests (ci/sanitize.sh). Extra arguments go to ctest instead, e.g. `ci/test.sh -L
 # features`, `ci/test.sh -R table4` or `ci/test.sh -L replication`; with arguments the sanitizer run is
 # skipped (they select a part, not the whole).

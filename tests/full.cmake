@@ -54,3 +54,9 @@ foreach(ini ${UF_MANIFESTS})
                          TIMEOUT 0)
   endif()
 endforeach()
+
+# sharded as uotft slurm shards it (issue 13): preparation shards merged, run shards collected, equal to
+# the unsharded products and tables byte for byte
+add_test(NAME full.shards COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/full/shards.sh
+         $<TARGET_FILE:uotft> ${PROJECT_SOURCE_DIR} ${UF_FULL_WORLD} ${UF_FULL_OUT}/shards)
+set_tests_properties(full.shards PROPERTIES LABELS full FIXTURES_REQUIRED full_world)

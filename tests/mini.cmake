@@ -126,6 +126,11 @@ add_test(NAME mini.finetune_task COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/fin
          ${PROJECT_SOURCE_DIR}/results/mini/pretrain/supervised.ckpt ${UF_MINI_OUT}/finetune-task)
 set_tests_properties(mini.finetune_task PROPERTIES LABELS mini TIMEOUT 600
                      FIXTURES_REQUIRED "mini_world;mini_prepared")
+# --shard I/N over a manifest's distinct runs, then --collect: the CSVs of one unsharded run (issue 13)
+add_test(NAME mini.run_shards COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/mini/run_shards.sh $<TARGET_FILE:uotft>
+         ${PROJECT_SOURCE_DIR} ${UF_MINI_OUT}/world ${UF_MINI_OUT}/results ${UF_MINI_OUT}/run-shards)
+set_tests_properties(mini.run_shards PROPERTIES LABELS "mini;cli" TIMEOUT 600
+                     FIXTURES_REQUIRED "mini_world;mini_prepared")
 
 # ---- the mini tables (issue 10) ----
 set(UF_FINETUNE_MANIFESTS tune table1a table1b table2 table3 table4acc fig3a fig3b fig4b source_half label_based)

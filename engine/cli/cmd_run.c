@@ -16,7 +16,8 @@
 
 static const char *const help =
     "usage: uotft run [MANIFEST.ini ...] [--tier T[,T...]] [--check] [--out-root DIR] [--no-plot]\n"
-    "                 [--set KEY=VALUE ...] [--sample] [--plan] [--jobs N] [--shard I/N] [--threads N]\n"
+    "                 [--set KEY=VALUE ...] [--sample] [--plan] [--jobs N] [--shard I/N] [--collect]\n"
+    "                 [--prepare-only] [--threads N]\n"
     "\n"
     "Runs experiment manifests (one per table or figure, experiments/*.ini) for the given\n"
     "tiers: features (exact results from the released class means), mini (the paper in\n"
@@ -40,8 +41,15 @@ static const char *const help =
     "invocation go to stderr.\n"
     "--jobs N runs a fine-tuning manifest's jobs in N worker processes first (each run with the\n"
     "thread count its manifest sets, `threads`), then writes the tables; the numbers are the\n"
-    "same as with one process. Default: one worker per core. --shard I/N runs only jobs I, I+N, I+2N, ... (0 <= I < N) and writes no\n"
-    "tables: what each worker does, and a way to split a tier over machines sharing the runs.\n"
+    "same as with one process. Default: one worker per core.\n"
+    "--shard I/N runs only the distinct runs k of the named manifests (as --plan lists them)\n"
+    "with k mod N = I, and writes no tables: what each --jobs worker does, and how a Slurm array\n"
+    "task (uotft slurm) takes its share; runs are found in the shared `runs` folder.\n"
+    "--collect writes the tables, reports and figures from finished runs only (an unfinished one\n"
+    "is an error, never trained): after every shard is done, the same bytes as one whole run.\n"
+    "--prepare-only runs the tiers' preparation alone; with --shard I/N only its sharded part\n"
+    "(the full tier: rows I of N of ImageNet's features, for both backbones), which a later\n"
+    "--prepare-only without --shard merges exactly before going on.\n"
     "(--progress DONE/TOTAL/SECONDS is set by --jobs for its workers: their progress counts\n"
     "the whole run, and they stop when it does.)\n"
     "--plan prints what the run would do instead of doing it: the preparation's stages and every\n"
@@ -55,13 +63,17 @@ static const char *const help =
     "           uotft run --tier features\n"
     "           uotft run experiments/table4.ini --tier features --check\n";
 
-enum { O_TIER = 256, O_CHECK, O_OUT, O_NOPLOT, O_SET, O_SAMPLE, O_PLAN, O_JOBS, O_SHARD, O_PROGRESS, O_THREADS, O_HELP };
+enum {
+    O_TIER = 256, O_CHECK, O_OUT, O_NOPLOT, O_SET, O_SAMPLE, O_PLAN, O_COLLECT, O_PREPARE,
+    O_JOBS, O_SHARD, O_PROGRESS, O_THREADS, O_HELP
+};
 
 static const struct option opts[] = {
     {"tier", required_argument, 0, O_TIER},    {"check", no_argument, 0, O_CHECK},
     {"out-root", required_argument, 0, O_OUT}, {"no-plot", no_argument, 0, O_NOPLOT},
     {"set", required_argument, 0, O_SET},      {"sample", no_argument, 0, O_SAMPLE},
-    {"plan", no_argument, 0, O_PLAN},
+    {"plan", no_argument, 0, O_PLAN},         {"collect", no_argument, 0, O_COLLECT},
+    {"prepare-only", no_argument, 0, O_PREPARE},
     {"jobs", required_argument, 0, O_JOBS},    {"shard", required_argument, 0, O_SHARD},
     {"progress", required_argument, 0, O_PROGRESS},
     {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, O_HELP},
@@ -144,11 +156,31 @@ static long count_all_jobs(char **paths, int n, int filter, const char *tier_lis
     return total;
 }
 
+/* The distinct runs of the tier's manifests, which --shard I/N deals out. */
+static int shard_keys(const char *cmd, char **paths, int n, int filter, const uf_run_opts *o, uf_run_keys *keys)
+{
+    uf_err e;
+    char **kept = uf_calloc((size_t)n + 1, sizeof *kept, &e);
+    int nkept = 0;
+    if (!kept)
+        return cli_error(cmd, &e);
+    for (int i = 0; i < n; i++)
+        if (!filter || has_tier(paths[i], o, &e) != 0)
+            kept[nkept++] = paths[i];
+    int rc = uf_run_distinct(kept, nkept, o, keys, &e) ? cli_error(cmd, &e) : 0;
+    free(kept);
+    return rc;
+}
+
 /* Runs the manifests for one tier (o->tier); with `filter`, skips those that do not define it.
  * Returns the exit status so far: 1 on an error, 3 on a missed paper number, else 0. */
 static int run_tier(const char *cmd, char **paths, int n, int filter, uf_run_opts *o, int *ran, double t0)
 {
     int status = 0;
+    uf_run_keys keys = {0};
+    if (o->shard_n && !o->prepare_only && shard_keys(cmd, paths, n, filter, o, &keys))
+        return 1;
+    o->keys = &keys;
     for (int i = 0; i < n; i++) {
         uf_err e;
         if (filter && has_tier(paths[i], o, &e) == 0)
@@ -165,6 +197,8 @@ static int run_tier(const char *cmd, char **paths, int n, int filter, uf_run_opt
         o->done_jobs += njobs > 0 ? njobs : 0;
         o->elapsed = uf_now() - t0;
     }
+    uf_run_keys_free(&keys);
+    o->keys = NULL;
     return status;
 }
 
@@ -206,6 +240,8 @@ int cmd_run(int argc, char **argv)
         case O_SET: set[o.nset++] = optarg; break;
         case O_SAMPLE: o.sample = 1; break;
         case O_PLAN: plan = 1; break;
+        case O_COLLECT: o.collect = 1; break;
+        case O_PREPARE: o.prepare_only = 1; break;
         case O_JOBS: if (cli_int(cmd, "--jobs", optarg, 1, 256, &jobs)) { free(set); return 2; } break;
         case O_SHARD: if (parse_shard(optarg, &o)) { free(set); return cli_usage_error(cmd, "--shard I/N: 0 <= I < N"); } break;
         case O_PROGRESS: progress_given = sscanf(optarg, "%ld/%ld/%lf", &o.done_jobs, &o.total_jobs, &o.elapsed) == 3; break;

@@ -659,9 +659,15 @@ int uf_claims_report(const uf_run_ctx *ctx, const char *value, FILE *md, uf_err 
         uf_wrap(e, "%s: [claims]", m->path);
     else if (!(v = uf_calloc((size_t)nclaims, sizeof *v, e)))
         rc = -1;
+    char tier_claims[128];
+    snprintf(tier_claims, sizeof tier_claims, "claims.%s", m->tier);
     for (int i = 0, k = 0; !rc && i < m->nkv; i++) {
         const uf_kv *kv = &m->kv[i];
-        if (strcmp(kv->section, "claims") == 0 && (rc = judge(&d, kv->value, &v[k++], e)))
+        if (strcmp(kv->section, "claims") != 0)
+            continue;
+        /* [claims.<tier>] restates a claim in the tier's own axis values (its backbones' names) */
+        const char *tier_value = uf_manifest_raw(m, tier_claims, kv->key);
+        if ((rc = judge(&d, tier_value ? tier_value : kv->value, &v[k++], e)))
             uf_wrap(e, "%s: claim %s", m->path, kv->key);
     }
     if (!rc)

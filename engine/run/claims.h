@@ -7,6 +7,8 @@
  *   top_trend = more classes, lower accuracy | trend top where approach=uot decreasing
  *   recall    = accuracy follows the selection's recall | ordered top by recall where approach=uot
  *
+ * A [claims.<tier>] entry with the same key replaces a claim's line for that tier (a claim that
+ * names axis values, such as the backbones', which differ between tiers).
  * key = TEXT | EXPRESSION, one line each (a manifest line has 197 characters at most). TEXT is the
  * claim in words; EXPRESSION one of
  *   TERM (+|-) TERM ... OP   a paired difference per seed; OP is "> 0", ">= 0" or "~ T" (|mean| <= T).

@@ -44,6 +44,7 @@ typedef struct plan {
     int nstages;
     char prepared[8][32]; /* preparations already listed */
     int nprepared;
+    int keys_only; /* the runs' keys alone: no preparation stages */
     /* the manifest being read */
     uf_run_ctx *ctx;
     const uf_task *task;
@@ -114,7 +115,7 @@ static int add_manifest(plan *pl, const char *path, const uf_run_opts *o, uf_err
     uf_run_ctx ctx = {.m = &m};
     pl->ctx = &ctx;
     pl->task = uf_task_find(uf_manifest_meta(&m, "task", ""));
-    if (!rc)
+    if (!rc && !pl->keys_only)
         rc = add_preparation(pl, &m, e);
     if (!rc && pl->task && pl->task->plan)
         rc = uf_run_each_job(&m, o->sample, add_job, pl, e);
@@ -311,4 +312,37 @@ int uf_run_plan(char *const *paths, int n, const uf_run_opts *o, FILE *out, uf_e
         print_totals(&pl, &t, out);
     free(pl.runs), free(pl.rates), free(pl.sizes);
     return rc;
+}
+
+int uf_run_distinct(char *const *paths, int n, const uf_run_opts *o, uf_run_keys *out, uf_err *e)
+{
+    plan pl;
+    memset(&pl, 0, sizeof pl);
+    pl.keys_only = 1;
+    memset(out, 0, sizeof *out);
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++)
+        rc = add_manifest(&pl, paths[i], o, e);
+    if (!rc && pl.nruns && !(out->key = uf_calloc((size_t)pl.nruns, sizeof *out->key, e)))
+        rc = -1;
+    for (int i = 0; !rc && i < pl.nruns; i++)
+        memcpy(out->key[i], pl.runs[i].p.key, sizeof out->key[i]);
+    out->n = rc ? 0 : pl.nruns;
+    free(pl.runs);
+    return rc;
+}
+
+int uf_run_keys_index(const uf_run_keys *k, const char *key)
+{
+    for (int i = 0; i < k->n; i++)
+        if (strcmp(k->key[i], key) == 0)
+            return i;
+    return -1;
+}
+
+void uf_run_keys_free(uf_run_keys *k)
+{
+    free(k->key);
+    k->key = NULL;
+    k->n = 0;
 }

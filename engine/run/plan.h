@@ -21,4 +21,8 @@ typedef struct uf_plan_stage {
 
 int uf_run_plan(char *const *paths, int n, const uf_run_opts *o, FILE *out, uf_err *e);
 
+/* The distinct runs of the manifests' jobs (their plan keys), in the order --plan lists them: what
+ * --shard I/N deals out, run k to shard k mod N. */
+int uf_run_distinct(char *const *paths, int n, const uf_run_opts *o, uf_run_keys *out, uf_err *e);
+
 #endif

@@ -20,7 +20,7 @@ static int plan_mini(const uf_manifest *m, uf_plan_stage *stages, int cap, int *
 
 static const struct preparation {
     const char *name;
-    int (*run)(const uf_manifest *m, uf_err *e);
+    int (*run)(const uf_manifest *m, int shard_i, int shard_n, uf_err *e);
     int (*plan)(const uf_manifest *m, uf_plan_stage *stages, int cap, int *n, uf_err *e);
 } preparations[] = {
     {"mini", uf_prepare_mini_manifest, plan_mini},
@@ -36,10 +36,10 @@ static const struct preparation *find(const char *name, const uf_manifest *m, uf
     return NULL;
 }
 
-int uf_prepare(const char *name, const uf_manifest *m, uf_err *e)
+int uf_prepare(const char *name, const uf_manifest *m, int shard_i, int shard_n, uf_err *e)
 {
     const struct preparation *p = find(name, m, e);
-    return p ? p->run(m, e) : -1;
+    return p ? p->run(m, shard_i, shard_n, e) : -1;
 }
 
 int uf_prepare_plan(const char *name, const uf_manifest *m, uf_plan_stage *stages, int cap, int *n, uf_err *e)

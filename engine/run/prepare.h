@@ -26,7 +26,10 @@
 
 #include "manifest.h"
 
-int uf_prepare(const char *name, const uf_manifest *m, uf_err *e);
+/* shard_n > 0: only shard shard_i of the preparation's sharded part (uotft run --prepare-only
+ * --shard I/N; the full tier's ImageNet features), merged by a later call without shards; a
+ * preparation without such a part runs whole in shard 0 and does nothing in the others. */
+int uf_prepare(const char *name, const uf_manifest *m, int shard_i, int shard_n, uf_err *e);
 
 /* What the preparation will do, for uotft run --plan: up to cap stages into stages, *n of them. */
 struct uf_plan_stage;
@@ -40,7 +43,7 @@ typedef struct uf_mini_paths {
 
 int uf_prepare_mini(const uf_mini_paths *p, uf_err *e);
 /* The same with the folders read from the manifest's tier (world, pretrain, committed, features). */
-int uf_prepare_mini_manifest(const uf_manifest *m, uf_err *e);
+int uf_prepare_mini_manifest(const uf_manifest *m, int shard_i, int shard_n, uf_err *e);
 
 /* "full" (prepare_full.c): the paper's data and weights, with the settings downloads (datasets/fetch's
  * folders), recipes (what verifies them), features (where the products go), size (the eval view),
@@ -63,7 +66,7 @@ enum { UF_FULL_NTARGETS = 8, UF_FULL_NMODELS = 2 };
 extern const char *const uf_full_targets[UF_FULL_NTARGETS];
 extern const uf_full_model uf_full_models[UF_FULL_NMODELS];
 
-int uf_prepare_full_manifest(const uf_manifest *m, uf_err *e);
+int uf_prepare_full_manifest(const uf_manifest *m, int shard_i, int shard_n, uf_err *e);
 int uf_prepare_full_plan(const uf_manifest *m, struct uf_plan_stage *stages, int cap, int *n, uf_err *e);
 
 #endif

@@ -1,10 +1,15 @@
 /* The full tier's preparation (prepare.h): downloads verified, features of ImageNet's training images
  * and of every target's through both backbones, class means and counts, k-means clusters. */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* flock */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../core/alloc.h"
 #include "../core/fileio.h"
@@ -12,6 +17,7 @@
 #include "../core/sha256.h"
 #include "../data/dataset.h"
 #include "../features/dataset_features.h"
+#include "../io/npy.h"
 #include "../nn/conv_direct.h"
 #include "../nn/weights.h"
 #include "plan.h"
@@ -157,8 +163,11 @@ static int recipe_state(const char *recipes, const char *data, const char *name,
 }
 
 /* Runs datasets/verify for every download whose files changed since they were last verified (their
- * sizes and times are kept in <store>/verified.tsv): a checksum of 150 GB is done once. */
-static int verify_downloads(const uf_manifest *m, const char *data, const char *store, uf_err *e)
+ * sizes and times are kept in <store>/verified.tsv): a checksum of 150 GB is done once. state: the
+ * sha256 of those sizes and times, what the products are made from. A shard of a sharded preparation
+ * verifies nothing (the merge does, once, not once per shard). */
+static int verify_downloads(const uf_manifest *m, const char *data, const char *store, int shard, char state[65],
+                            uf_err *e)
 {
     char recipes[4096], stamp[4200], *now = NULL, *before = NULL;
     size_t cap = 1 << 16, len = 0;
@@ -167,6 +176,12 @@ static int verify_downloads(const uf_manifest *m, const char *data, const char *
     int rc = 0;
     for (size_t i = 0; i < NDOWNLOADS && !rc; i++)
         rc = recipe_state(recipes, data, downloads[i], now, cap, e);
+    if (!rc && uf_sha256_mem(now, strlen(now), state))
+        rc = uf_fail(e, "sha256 failed");
+    if (rc || shard) {
+        free(now);
+        return rc;
+    }
     snprintf(stamp, sizeof stamp, "%s/verified.tsv", store);
     if (!rc && uf_is_file(stamp) && uf_read_file(stamp, &before, &len, e) == 0 && strcmp(before, now) == 0) {
         free(now), free(before);
@@ -198,39 +213,132 @@ typedef struct full_paths {
     int size;
 } full_paths;
 
-/* One set's training split through the model into dir (its means and counts; the per-image
- * features too with keep); skipped when its outputs are there (made from the folder's source). */
-static int features_of_set(const full_paths *p, uf_model *m, int head, const char *dir, const char *source,
-                           const char *set, int keep, uf_err *e)
+enum { FEATURE_BATCH = 64 };
+
+/* Rows [begin, end) of shard i of n over a split of `rows` rows: whole batches (an image's features
+ * depend on the batch it is computed in), the last shard to the end. */
+static void shard_rows(int rows, int i, int n, int *begin, int *end)
 {
-    char root[4200], out[4400];
-    static const char *const kinds[] = {"means", "counts", "features", "labels"};
-    int done = 1;
-    for (int k = 0; k < (keep ? 4 : 2); k++) {
-        snprintf(out, sizeof out, "%s/%s.%s.npy", dir, set, kinds[k]);
+    long batches = (rows + FEATURE_BATCH - 1) / FEATURE_BATCH;
+    *begin = (int)(batches * i / n) * FEATURE_BATCH;
+    *end = (int)(batches * (i + 1) / n) * FEATURE_BATCH;
+    *end = *end < rows ? *end : rows;
+}
+
+/* 1 when every output of base (B.means/counts, or B.part for a shard; with keep B.features and
+ * B.labels) is there. */
+static int outputs_done(const char *base, int shard, int keep)
+{
+    static const char *const kinds[] = {".means.npy", ".counts.npy", ".features.npy", ".labels.npy"};
+    char out[4500];
+    snprintf(out, sizeof out, "%s.part", base);
+    int done = !shard || uf_is_file(out);
+    for (int k = shard ? 2 : 0; k < (keep ? 4 : 2); k++) {
+        snprintf(out, sizeof out, "%s%s", base, kinds[k]);
         done = done && uf_is_file(out);
     }
-    if (done)
-        return 0;
+    return done;
+}
+
+/* One set's training split (or shard i of n of it) through the model into dir: its means and
+ * counts (a shard: its sums, <set>.rows-B-E.part), and with keep the per-image features; skipped
+ * when its outputs are there (made from the folder's source, claim_folder). */
+static int features_of_set(const full_paths *p, uf_model *m, int head, const char *dir, const char *source,
+                           const char *set, int keep, int shard_i, int shard_n, uf_err *e)
+{
+    char root[4200], base[4400];
     uf_dataset ds;
     snprintf(root, sizeof root, "%s/%s", p->data, set);
     if (uf_dataset_list(&ds, set, root, "train", 0, e))
         return -1;
-    int rc = uf_dataset_open_images(&ds, NULL, e);
-    uf_dsfeat_cfg c = {.ex = {.size = p->size, .batch = 64, .loader_threads = 2, .head = head},
-                       .dir = dir, .name = set, .made_from = source, .begin = 0, .end = ds.n,
+    uf_dsfeat_cfg c = {.ex = {.size = p->size, .batch = FEATURE_BATCH, .loader_threads = 2, .head = head},
+                       .dir = dir, .name = set, .made_from = source, .begin = 0, .end = ds.n, .shard = shard_n > 0,
                        .keep_features = keep, .ckpt_every = 10000, .progress = 1};
-    if (!rc) {
-        fprintf(stderr, "[prepare full] features of %s (%d images) into %s\n", set, ds.n, dir);
+    if (shard_n)
+        shard_rows(ds.n, shard_i, shard_n, &c.begin, &c.end);
+    if (shard_n)
+        snprintf(base, sizeof base, "%s/%s.rows-%d-%d", dir, set, c.begin, c.end);
+    else
+        snprintf(base, sizeof base, "%s/%s", dir, set);
+    int rc = outputs_done(base, shard_n > 0, keep) || c.begin >= c.end ? 0 : uf_dataset_open_images(&ds, NULL, e);
+    if (!rc && !outputs_done(base, shard_n > 0, keep) && c.begin < c.end) {
+        fprintf(stderr, "[prepare full] features of %s, images %d to %d of %d, into %s\n", set, c.begin, c.end, ds.n,
+                dir);
         rc = uf_dataset_features(m, &ds, &c, e) ? -1 : 0;
     }
     uf_dataset_free(&ds);
     return rc;
 }
 
-/* dir/source.txt names what the folder's outputs are made from: another source clears them, so a
- * set found done (features_of_set) is one of this source. */
-static int claim_folder(const char *dir, const char *source, uf_err *e)
+/* ---- merging the shards of a sharded preparation ---- */
+
+static int cmp_part(const void *a, const void *b)
+{
+    int x = 0, y = 0;
+    sscanf(strrchr(*(char *const *)a, '/'), "/%*[^.].rows-%d", &x);
+    sscanf(strrchr(*(char *const *)b, '/'), "/%*[^.].rows-%d", &y);
+    return (x > y) - (x < y);
+}
+
+/* The rows of the shards' per-image files (<set>.rows-B-E.<kind>.npy, in row order) as one
+ * <set>.<kind>.npy, the bytes a whole run writes. */
+static int concat_rows(char **parts, int n, const char *dir, const char *set, const char *kind, uf_err *e)
+{
+    char path[4400], header[UF_NPY_HEADER_MAX];
+    uf_array a[64], whole;
+    uf_npy_mapping maps[64];
+    int mapped = 0, rc = n > 64 ? uf_fail(e, "%s: more than 64 shards", dir) : 0;
+    for (; !rc && mapped < n; mapped++) {
+        size_t len = strlen(parts[mapped]) - strlen(".part");
+        snprintf(path, sizeof path, "%.*s.%s.npy", (int)len, parts[mapped], kind);
+        if (uf_npy_map(path, &a[mapped], &maps[mapped], e))
+            break;
+    }
+    rc = rc || mapped < n ? -1 : 0;
+    whole = n ? a[0] : (uf_array){0};
+    for (int i = 1; !rc && i < n; i++)
+        whole.shape[0] += a[i].shape[0];
+    int hlen = rc ? -1 : uf_npy_header(&whole, header, sizeof header);
+    uf_out o;
+    snprintf(path, sizeof path, "%s/%s.%s.npy", dir, set, kind);
+    if (!rc && (hlen < 0 || uf_out_open(&o, path, e)))
+        rc = hlen < 0 ? uf_fail(e, "%s: header too long", path) : -1;
+    for (int i = 0; !rc && i <= n; i++)
+        if (i == 0)
+            fwrite(header, 1, (size_t)hlen, o.f);
+        else
+            fwrite(a[i - 1].data, uf_dtype_size(a[i - 1].dtype) * (size_t)(a[i - 1].ndim > 1 ? a[i - 1].shape[1] : 1),
+                   (size_t)a[i - 1].shape[0], o.f);
+    if (!rc)
+        rc = uf_out_commit(&o, e);
+    for (int i = 0; i < mapped; i++)
+        uf_npy_unmap(&maps[i]);
+    return rc;
+}
+
+/* When shards of a sharded preparation (--prepare-only --shard) left <set>.rows-B-E.part files in
+ * dir: their sums merged exactly into the set's means and counts, their per-image features joined. */
+static int merge_shards(const char *dir, const char *set, int keep, uf_err *e)
+{
+    char pattern[4400];
+    glob_t g;
+    snprintf(pattern, sizeof pattern, "%s/%s.rows-*.part", dir, set);
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return 0;
+    qsort(g.gl_pathv, g.gl_pathc, sizeof *g.gl_pathv, cmp_part);
+    fprintf(stderr, "[prepare full] merging %zu shards of %s in %s\n", (size_t)g.gl_pathc, set, dir);
+    int rc = uf_features_merge((const char *const *)g.gl_pathv, (int)g.gl_pathc, dir, set, e);
+    if (!rc && keep)
+        rc = concat_rows(g.gl_pathv, (int)g.gl_pathc, dir, set, "features", e) ||
+             concat_rows(g.gl_pathv, (int)g.gl_pathc, dir, set, "labels", e);
+    globfree(&g);
+    return rc;
+}
+
+/* dir/source.txt names what the folder's outputs are made from: another source clears them (a
+ * shard of a sharded preparation refuses instead: the others' work is in there), so a set found done
+ * (features_of_set) is one of this source. Under a lock on <dir>.lock: shards start together. */
+static int claim_unlocked(const char *dir, const char *source, int shard, uf_err *e)
 {
     char path[4400], *before = NULL;
     size_t len;
@@ -240,6 +348,9 @@ static int claim_folder(const char *dir, const char *source, uf_err *e)
         return 0;
     }
     free(before);
+    if (shard && uf_is_file(path))
+        return uf_fail(e, "%s: made from other weights, data or settings (its source.txt); a shard does not clear it",
+                       dir);
     char cmd[4400];
     if (strchr(dir, '\'') != NULL)
         return uf_fail(e, "%s: paths with quotes are not supported", dir);
@@ -249,6 +360,23 @@ static int claim_folder(const char *dir, const char *source, uf_err *e)
         return uf_is_dir(dir) ? -1 : uf_fail(e, "%s: cannot clear it", dir);
     fputs(source, o.f);
     return uf_out_commit(&o, e);
+}
+
+static int claim_folder(const char *dir, const char *source, int shard, uf_err *e)
+{
+    char lock[4400], parent[4400];
+    snprintf(lock, sizeof lock, "%s.lock", dir);
+    snprintf(parent, sizeof parent, "%s", dir);
+    *strrchr(parent, '/') = '\0';
+    int fd = uf_mkdirs(parent, e) ? -1 : open(lock, O_RDWR | O_CREAT, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return uf_fail(e, "%s: cannot lock: %s", lock, strerror(errno));
+    }
+    int rc = claim_unlocked(dir, source, shard, e);
+    close(fd);
+    return rc;
 }
 
 /* The outputs stamp.tsv lists: every set's means and counts, the kept features, the class table. */
@@ -268,35 +396,52 @@ static int output_names(const uf_full_model *fm, char files[][128])
     return n;
 }
 
-static int features(const full_paths *p, const uf_manifest *m, const uf_full_model *fm, const char *data_sum,
-                    uf_err *e)
+/* What the model's folder is made from; the model loaded. */
+static int model_source(const full_paths *p, const uf_manifest *m, const uf_full_model *fm, const char *data_sum,
+                        char *source, size_t n, char *weights, char *arch, uf_err *e)
 {
-    double t0 = uf_now();
-    char key[96], arch[64], weights[4096], hex[65], source[1024], dir[4200], to[4400];
-    char files[UF_STAMP_MAX_FILES][128];
+    char key[96], hex[65];
     snprintf(key, sizeof key, "arch_%s", fm->name);
-    if (setting(m, key, 0, arch, sizeof arch, e))
+    if (setting(m, key, 0, arch, 64, e))
         return -1;
     snprintf(key, sizeof key, "weights_%s", fm->name);
-    if (setting(m, key, 1, weights, sizeof weights, e) || uf_sha256_file(weights, hex, e))
+    if (setting(m, key, 1, weights, 4096, e) || uf_sha256_file(weights, hex, e))
         return -1;
+    snprintf(source, n, "weights=sha256:%s arch=%s output=%s size=%d downloads=sha256:%s conv=%s", hex, arch,
+             fm->head ? "mlp" : "pooled", p->size, data_sum, uf_conv_path());
+    return 0;
+}
+
+/* The model's folder: every set's features (after merging the shards of ImageNet's, if a sharded
+ * preparation left them), or with shard_n > 0 only shard i of ImageNet's. */
+static int features(const full_paths *p, const uf_manifest *m, const uf_full_model *fm, const char *data_sum,
+                    int shard_i, int shard_n, uf_err *e)
+{
+    double t0 = uf_now();
+    char arch[64], weights[4096], source[1024], dir[4200], to[4400], base[4400];
+    char files[UF_STAMP_MAX_FILES][128];
     snprintf(dir, sizeof dir, "%s/%s", p->features, fm->name);
-    snprintf(source, sizeof source, "weights=sha256:%s arch=%s output=%s size=%d downloads=sha256:%s conv=%s", hex,
-             arch, fm->head ? "mlp" : "pooled", p->size, data_sum, uf_conv_path());
-    if (uf_stamp_ok(dir, source)) {
+    if (model_source(p, m, fm, data_sum, source, sizeof source, weights, arch, e))
+        return -1;
+    if (!shard_n && uf_stamp_ok(dir, source)) {
         fprintf(stderr, "[prepare full] features %s: verified (%.1f s)\n", fm->name, uf_now() - t0);
         return 0;
     }
     uf_model model;
-    int head, rc = claim_folder(dir, source, e);
+    int head, rc = claim_folder(dir, source, shard_n > 0, e);
     if (rc || uf_model_from_file(weights, arch, NULL, NULL, fm->head ? UF_OUT_MLP : UF_OUT_FEATURES, &model, &head, e))
         return -1;
-    for (int s = -1; s < UF_FULL_NTARGETS && !rc; s++)
+    snprintf(base, sizeof base, "%s/imagenet", dir);
+    if (!shard_n && !outputs_done(base, 0, fm->kmeans))
+        rc = merge_shards(dir, "imagenet", fm->kmeans, e);
+    for (int s = -1; s < (shard_n ? 0 : UF_FULL_NTARGETS) && !rc; s++)
         rc = features_of_set(p, &model, head, dir, source, s < 0 ? "imagenet" : uf_full_targets[s],
-                             s < 0 && fm->kmeans, e);
+                             s < 0 && fm->kmeans, shard_i, s < 0 ? shard_n : 0, e);
     uf_model_free(&model);
+    if (rc || shard_n)
+        return rc;
     snprintf(to, sizeof to, "%s/imagenet-classes.tsv", dir);
-    if (rc || uf_copy_file(p->classes, to, e) || uf_stamp_write(dir, source, files, output_names(fm, files), e))
+    if (uf_copy_file(p->classes, to, e) || uf_stamp_write(dir, source, files, output_names(fm, files), e))
         return -1;
     fprintf(stderr, "[prepare full] features %s: done (%.1f s)\n", fm->name, uf_now() - t0);
     return 0;
@@ -318,11 +463,11 @@ static int clusters(const full_paths *p, const uf_full_model *fm, int k, const c
     return uf_prepare_clusters(&j, e);
 }
 
-int uf_prepare_full_manifest(const uf_manifest *m, uf_err *e)
+int uf_prepare_full_manifest(const uf_manifest *m, int shard_i, int shard_n, uf_err *e)
 {
     double t0 = uf_now();
     full_paths p;
-    char size[32], kv[2][32], stamp[4400], data_sum[65];
+    char size[32], kv[2][32], data_sum[65];
     if (setting(m, "downloads", 1, p.data, sizeof p.data, e) || setting(m, "store", 1, p.store, sizeof p.store, e) ||
         setting(m, "features", 1, p.features, sizeof p.features, e) || setting(m, "size", 0, size, sizeof size, e) ||
         setting(m, "kmeans", 0, kv[0], sizeof kv[0], e) || setting(m, "kmeans_1x", 0, kv[1], sizeof kv[1], e))
@@ -331,8 +476,7 @@ int uf_prepare_full_manifest(const uf_manifest *m, uf_err *e)
     if (uf_job_path(m, coords, "imagenet_classes", p.classes, sizeof p.classes, e))
         return -1;
     p.size = atoi(size);
-    snprintf(stamp, sizeof stamp, "%s/verified.tsv", p.store);
-    if (verify_downloads(m, p.data, p.store, e) || uf_sha256_file(stamp, data_sum, e))
+    if (verify_downloads(m, p.data, p.store, shard_n > 0, data_sum, e))
         return -1;
     /* the weights' sums in the recipes the downloads were verified with (core/sha256.h): a world
      * other than the published one (the fixtures) has its own */
@@ -341,10 +485,15 @@ int uf_prepare_full_manifest(const uf_manifest *m, uf_err *e)
         return -1;
     for (int k = 0; k < UF_FULL_NMODELS; k++) {
         const uf_full_model *fm = &uf_full_models[k];
-        if (features(&p, m, fm, data_sum, e) ||
-            (fm->kmeans && (clusters(&p, fm, atoi(kv[0]), "", e) || clusters(&p, fm, atoi(kv[1]), "-1x", e))))
+        if (features(&p, m, fm, data_sum, shard_i, shard_n, e))
+            return -1;
+        if (!shard_n && fm->kmeans && (clusters(&p, fm, atoi(kv[0]), "", e) || clusters(&p, fm, atoi(kv[1]), "-1x", e)))
             return -1;
     }
-    fprintf(stderr, "[prepare full] ready (%.1f s)\n", uf_now() - t0);
+    if (shard_n)
+        fprintf(stderr, "[prepare full] shard %d of %d: done (%.1f s); merge with uotft run --prepare-only\n", shard_i,
+                shard_n, uf_now() - t0);
+    else
+        fprintf(stderr, "[prepare full] ready (%.1f s)\n", uf_now() - t0);
     return 0;
 }

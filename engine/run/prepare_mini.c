@@ -244,8 +244,10 @@ int uf_prepare_mini(const uf_mini_paths *p, uf_err *e)
     return 0;
 }
 
-int uf_prepare_mini_manifest(const uf_manifest *m, uf_err *e)
+int uf_prepare_mini_manifest(const uf_manifest *m, int shard_i, int shard_n, uf_err *e)
 {
+    if (shard_n && shard_i) /* nothing here is sharded: shard 0 prepares it all */
+        return 0;
     int coords[UF_MAX_AXES] = {0};
     char world[4096], pretrain[4096], committed[4096], features[4096];
     const char *keys[4] = {"world", "pretrain", "committed", "features"};

@@ -151,11 +151,12 @@ static int draw_plot(const uf_manifest *m, const char *script, const char *csv, 
 
 /* Keys that say where a tier's inputs and intermediate products live, not what is computed: the
  * products there are verified against the sha256 of their inputs (prepare_*.c), so moving them
- * (--set world=/tmp/mini) leaves the results as they are. */
+ * (--set world=/tmp/mini) leaves the results as they are; and keep_model (a finished run's model kept
+ * or not). */
 static int is_location(const char *assignment)
 {
-    static const char *const keys[] = {"world", "pretrain",  "committed", "features",
-                                       "runs",  "downloads", "recipes",   "store"};
+    static const char *const keys[] = {"world", "pretrain", "committed", "features", "runs",
+                                       "downloads", "recipes", "store", "keep_model"};
     size_t n = strcspn(assignment, "=");
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
         if (strlen(keys[k]) == n && strncmp(assignment, keys[k], n) == 0)
@@ -197,7 +198,9 @@ typedef struct uf_job_filter {
 } uf_job_filter;
 
 /* "axis=value axis=value ..." into want[]. */
-static int parse_cell(const uf_manifest *m, const char *key, char *spec, int *want, uf_err *e)
+/* want[a] = value index, -1: any. Returns 1 for a skip cell (lenient) that names a value the tier's
+ * axis does not have: it matches nothing (a shared skip list names targets some tiers lack). */
+static int parse_cell(const uf_manifest *m, const char *key, char *spec, int lenient, int *want, uf_err *e)
 {
     char *save = NULL;
     for (int a = 0; a < UF_MAX_AXES; a++)
@@ -214,7 +217,7 @@ static int parse_cell(const uf_manifest *m, const char *key, char *spec, int *wa
         while (v < m->axes[a].n && strcmp(m->axes[a].values[v], eq + 1) != 0)
             v++;
         if (v == m->axes[a].n)
-            return uf_fail(e, "%s: %s: %s has no value '%s'", m->path, key, tok, eq + 1);
+            return lenient ? 1 : uf_fail(e, "%s: %s: %s has no value '%s'", m->path, key, tok, eq + 1);
         want[a] = v;
     }
     return 0;
@@ -226,7 +229,7 @@ static int job_filter(const uf_manifest *m, int sample, uf_job_filter *f, uf_err
     char spec[1024], *save = NULL;
     int rc = sample ? uf_job_get(m, coords, "sample", 1, spec, sizeof spec, e) : 0;
     f->nskip = 0;
-    if (rc || parse_cell(m, "sample", sample ? spec : (char[]){""}, f->want, e))
+    if (rc || parse_cell(m, "sample", sample ? spec : (char[]){""}, 0, f->want, e))
         return -1;
     if ((rc = uf_job_get(m, coords, "skip", 0, spec, sizeof spec, e)) != 0)
         return rc < 0 ? -1 : 0;
@@ -237,8 +240,10 @@ static int job_filter(const uf_manifest *m, int sample, uf_job_filter *f, uf_err
             return uf_fail(e, "%s: skip: more than %d cells", m->path, MAX_SKIPS);
         char copy[1024];
         snprintf(copy, sizeof copy, "%s", cell);
-        if (parse_cell(m, "skip", copy, f->skip[f->nskip++], e))
+        int none = parse_cell(m, "skip", copy, 1, f->skip[f->nskip++], e);
+        if (none < 0)
             return -1;
+        f->nskip -= none;
     }
     return 0;
 }
@@ -319,6 +324,40 @@ static void progress(const uf_run_opts *o, const char *name, long done, long tot
     fputc('\n', stderr);
 }
 
+/* Whether a job is this invocation's share (--shard I/N): its run is the k-th distinct run of the
+ * invocation (o->keys) and k mod N = I. Jobs without a run of their own (selections, recall) belong
+ * to no shard: the invocation that collects computes them. 1, 0, or -1 with e set. */
+static int in_shard(uf_run_ctx *ctx, const uf_task *task, const uf_run_opts *o, const int *coords, uf_err *e)
+{
+    if (!o->shard_n)
+        return 1;
+    if (!task->plan)
+        return 0;
+    uf_job_plan jp;
+    if (task->plan(ctx, coords, &jp, e))
+        return -1;
+    int k = o->keys ? uf_run_keys_index(o->keys, jp.key) : -1;
+    if (k < 0)
+        return uf_fail(e, "%s: run %s is not among the invocation's distinct runs", ctx->m->path, jp.key);
+    return k % o->shard_n == o->shard_i;
+}
+
+/* The jobs this shard runs, for its progress line. */
+static long count_shard(uf_run_ctx *ctx, const uf_task *task, const uf_run_opts *o, const uf_job_filter *f,
+                        uf_err *e)
+{
+    int coords[UF_MAX_AXES];
+    long n = 0;
+    for (long j = 0, njobs = uf_manifest_njobs(ctx->m); j < njobs; j++) {
+        uf_manifest_job(ctx->m, j, coords);
+        int mine = filter_matches(f, coords) ? in_shard(ctx, task, o, coords, e) : 0;
+        if (mine < 0)
+            return -1;
+        n += mine;
+    }
+    return n;
+}
+
 static int write_summary(const uf_run_ctx *ctx, const uf_task *task, const char *path, uf_err *e)
 {
     uf_out o;
@@ -355,11 +394,16 @@ int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_
     char prep[64], plot_tier[4096];
     int has_prep = uf_job_get(&m, coords, "prepare", 0, prep, sizeof prep, e);
     int has_plot = has_prep < 0 ? -1 : uf_job_get(&m, coords, "plot", 0, plot_tier, sizeof plot_tier, e);
-    if (has_prep < 0 || has_plot < 0 || (has_prep == 0 && uf_prepare(prep, &m, e))) {
+    int prep_shard = o->prepare_only ? o->shard_n : 0; /* the runs' shards need it whole */
+    if (has_prep < 0 || has_plot < 0 || (has_prep == 0 && uf_prepare(prep, &m, o->shard_i, prep_shard, e))) {
         uf_manifest_free(&m);
         return -1;
     }
-    uf_run_ctx ctx = {.m = &m};
+    if (o->prepare_only) {
+        uf_manifest_free(&m);
+        return 0;
+    }
+    uf_run_ctx ctx = {.m = &m, .collect = o->collect};
     result_overrides(o, ctx.overrides, sizeof ctx.overrides);
     const char *cols[1 + UF_MAX_AXES + 16];
     int nc = 0;
@@ -373,18 +417,22 @@ int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_
     uf_table_init(&ctx.table, nc, cols);
 
     int rc = -1;
-    long njobs = uf_manifest_njobs(&m), nrun = 0, torun, nmatch = 0;
+    long njobs = uf_manifest_njobs(&m), nrun = 0, torun;
     uf_job_filter filter;
     if (job_filter(&m, o->sample, &filter, e) || (torun = count_matching(&m, &filter)) < 0)
         goto out;
     double t0 = uf_now(); /* before the workers: the pass after them then shows the manifest's whole time */
-    if (o->shard_n)
-        torun = torun / o->shard_n + (o->shard_i < torun % o->shard_n);
-    else if (o->workers > 1 && task->kept_on_disk && torun > 1 && uf_run_workers(path, o, e))
+    if (o->shard_n && (torun = count_shard(&ctx, task, o, &filter, e)) < 0)
+        goto out;
+    else if (!o->shard_n && !o->collect && o->workers > 1 && task->kept_on_disk && torun > 1 &&
+             uf_run_workers(path, o, e))
         goto out;
     for (long j = 0; j < njobs; j++) {
         uf_manifest_job(&m, j, coords);
-        if (!filter_matches(&filter, coords) || (o->shard_n && nmatch++ % o->shard_n != o->shard_i))
+        int mine = filter_matches(&filter, coords) ? in_shard(&ctx, task, o, coords, e) : 0;
+        if (mine < 0)
+            goto out;
+        if (!mine)
             continue;
         char desc[512] = "";
         for (int a = 0, k = 0; a < m.naxes; a++)

@@ -7,6 +7,14 @@
 #include "../core/err.h"
 #include "manifest.h"
 
+/* Plan keys of distinct runs (plan.h), in order. */
+typedef struct uf_run_keys {
+    int n;
+    char (*key)[17];
+} uf_run_keys;
+int uf_run_keys_index(const uf_run_keys *k, const char *key); /* -1 when absent */
+void uf_run_keys_free(uf_run_keys *k);
+
 typedef struct uf_run_opts {
     const char *tier;
     const char *out_root; /* NULL: the project root of the manifest */
@@ -16,7 +24,12 @@ typedef struct uf_run_opts {
     char *const *set; /* KEY=VALUE settings overriding the manifest's (uf_manifest_set) */
     int sample;       /* only the jobs the tier's `sample` setting names (CI's regression sample) */
     int workers;      /* > 1: the jobs first run by that many `uotft run --shard` processes (workers.h) */
-    int shard_i, shard_n; /* shard_n > 0: only jobs i, i + n, ... of the list, and no tables written */
+    /* shard_n > 0: only the distinct runs k with k mod n = i (keys: the invocation's distinct runs,
+     * uf_run_distinct), and no tables written */
+    int shard_i, shard_n;
+    const uf_run_keys *keys;
+    int collect;      /* tables from finished runs only: a run not finished is an error, never trained */
+    int prepare_only; /* the tiers' preparation alone (with shard_n: shard shard_i of its sharded part) */
     /* progress over the whole invocation: jobs of every manifest to run, those done before this
      * manifest, and the time they took (a shard's worker is told them on its command line) */
     long total_jobs, done_jobs;

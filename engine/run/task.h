@@ -17,6 +17,7 @@ typedef struct uf_run_ctx {
     uf_table table;
     uf_inputs inputs;
     char overrides[1024]; /* --set assignments that can change results ("" when none): a last CSV column */
+    int collect;          /* runs are only found, never trained (uotft run --collect) */
 } uf_run_ctx;
 
 /* What `uotft run --plan` needs to know of a job that trains a network (plan.h). */

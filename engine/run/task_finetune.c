@@ -206,6 +206,7 @@ static int finetune_job(uf_run_ctx *ctx, const int *coords, uf_err *e)
     if (!j)
         return -1;
     int rc = job_config(ctx, coords, j, dir, sizeof dir, e);
+    j->c.find_only = ctx->collect;
     if (!rc)
         rc = run_locked(ctx->m, coords, j, dir, &res, e);
     char fin[32], best[32], epoch[16], recall[32] = "";
@@ -492,15 +493,22 @@ static int finetune_summary(const uf_run_ctx *ctx, FILE *out, uf_err *e)
 }
 
 /* --check: each cell's best seed (the paper reports the best of 3 runs) against its [paper] number,
- * within the `tolerance` setting (points of top-1, default 1). [paper] may hold other tiers' cells
- * (the mini targets'): only this tier's are compared. */
+ * within the tier's `tolerance` setting (points of top-1). A tier without one (the mini tier, whose
+ * targets only stand in for the paper's) has nothing to check. [paper] may hold other tiers' cells:
+ * only this tier's are compared. */
 static int finetune_check(const uf_run_ctx *ctx, FILE *out, int *mismatches, uf_err *e)
 {
     const uf_manifest *m = ctx->m;
     int coords[UF_MAX_AXES] = {0}, seed = uf_manifest_axis(m, "seed"), found = 0, bad = 0;
     double tol;
-    if (uf_job_double(m, coords, "tolerance", 1.0, &tol, e))
+    *mismatches = 0;
+    if (uf_job_double(m, coords, "tolerance", NAN, &tol, e))
         return -1;
+    if (isnan(tol)) {
+        fprintf(out, "%s: tier %s is not the paper's setting (no tolerance): nothing to check\n",
+                uf_manifest_meta(m, "name", "?"), m->tier);
+        return 0;
+    }
     for (long j = 0, n = uf_manifest_njobs(m); j < n; j++) {
         uf_manifest_job(m, j, coords);
         double paper = seed >= 0 && coords[seed] ? NAN : paper_value(m, coords, seed, -1);
@@ -528,14 +536,26 @@ static int finetune_check(const uf_run_ctx *ctx, FILE *out, int *mismatches, uf_
 /* Settings that decide a run besides uotft finetune's own: they go into its plan key. */
 static const char *const selection_keys[] = {"method", "units", "blocks", "block", "eps_c",
                                              "eps",    "tau1",  "tau2",   "gamma", "source_means"};
+static int listed(const char *name, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* uotft finetune's settings that only matter with source data */
 static int source_only(const char *name)
 {
     static const char *const names[] = {"select", "top", "assign", "source-fraction"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(name, names[i]) == 0)
-            return 1;
-    return 0;
+    return listed(name, names, sizeof names / sizeof names[0]);
+}
+
+/* ... and those that control how a run goes, not what it computes */
+static int run_control(const char *name)
+{
+    static const char *const names[] = {"dump", "loader-threads", "ckpt-every", "stop-after", "keep-model"};
+    return listed(name, names, sizeof names / sizeof names[0]);
 }
 
 /* Appends "key=value\n" for a setting the job has; returns -1 on a substitution error. */
@@ -584,7 +604,7 @@ static int plan_settings(const uf_manifest *m, const int *coords, int has_source
                                        : uf_job_get(m, coords, key, 0, value, sizeof value, e);
         if (rc < 0 || (rc == 0 && s->type != UF_FT_PATH && uf_finetune_set(c, s, value, e)))
             return uf_wrap(e, "%s: ", m->path);
-        if (s->type != UF_FT_PATH && len < cap)
+        if (s->type != UF_FT_PATH && len < cap && !run_control(s->name))
             len += setting_text(c, s, text + len, cap - len);
     }
     return 0;

@@ -760,6 +760,8 @@ int uf_finetune(const uf_finetune_cfg *c, const char *dir, uf_finetune_result *r
     memset(res, 0, sizeof *res);
     if (found_finished(c, dir, res, &found, e) || found)
         return found ? (drop_model(c, dir), 0) : -1;
+    if (c->find_only)
+        return uf_fail(e, "%s: not finished (run it first: uotft run --shard, or without --collect)", dir);
     int rc = setup(&f, &tc, dir, e);
     if (!rc)
         rc = uf_trainer_open(&tr, &tc, &f.m, &f.opt, c->seed, &start, e);

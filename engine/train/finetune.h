@@ -68,6 +68,7 @@ typedef struct uf_finetune_cfg {
     int loader_threads, ckpt_every;
     int64_t stop_after;
     int keep_model;            /* 0: model.ckpt removed once result.tsv is written */
+    int find_only;             /* 1: a finished run's result, or an error: never trains */
     void (*progress)(void *ctx, const uf_train_progress *p);
     void *progress_ctx;
 } uf_finetune_cfg;
