@@ -10,3 +10,8 @@ if(UF_SLURMCTLD)
   set_tests_properties(slurm.single_node PROPERTIES LABELS slurm FIXTURES_REQUIRED full_world SKIP_RETURN_CODE 77
                        TIMEOUT 2400)
 endif()
+
+# the scripts, their submission order and the usage errors, without a Slurm (a stand-in sbatch)
+add_test(NAME cli.slurm_scripts COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/slurm_scripts.sh
+         $<TARGET_FILE:uotft> ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/cli-slurm-scripts)
+set_tests_properties(cli.slurm_scripts PROPERTIES LABELS "cli;slurm")

@@ -274,12 +274,14 @@ static void sizes(const slurm_cmd *c, const uf_plan_summary *p, uf_slurm_spec *s
     s->time_s[UF_SLURM_MERGE] = limit_s(p->prepare_core_s, (double)c->cpus);
     s->time_s[UF_SLURM_RUNS] = limit_s(p->run_core_s_max, (double)c->cpus);
     s->time_s[UF_SLURM_COLLECT] = 3600;
-    for (int st = 0; st < UF_SLURM_NSTAGES; st++)
-        if (c->time_s > 0 || (p->unknown && st != UF_SLURM_COLLECT))
+    int unknown[UF_SLURM_NSTAGES] = {p->prepare_unknown, p->prepare_unknown, p->runs_unknown, 0};
+    for (int st = 0; st < UF_SLURM_NSTAGES; st++) {
+        if (unknown[st] && c->time_s <= 0)
+            fprintf(stderr, "uotft slurm: %s: %d stage(s) or run(s) without a cost in the plan: 24 hours "
+                            "(--time sets it)\n", uf_slurm_script_name(st), unknown[st]);
+        if (c->time_s > 0 || unknown[st])
             s->time_s[st] = c->time_s > 0 ? c->time_s : 86400;
-    if (p->unknown && c->time_s <= 0)
-        fprintf(stderr, "uotft slurm: the plan could not cost %d stage(s) or run(s): 24-hour limits (--time)\n",
-                p->unknown);
+    }
     if (c->prepare_shards > 1 && k == 1)
         fprintf(stderr, "uotft slurm: this uotft run cannot split the preparation yet: prepare.sbatch has 1 task\n");
 }
@@ -296,9 +298,10 @@ static int write_and_submit(slurm_cmd *c, uf_err *e)
     sizes(c, &p, &s);
     if (uf_slurm_write(&s, e))
         return cli_error(cmd, e);
-    fprintf(stderr, "uotft slurm: wrote %s/{prepare,prepare-merge,runs,collect}.sbatch and submit.sh: %d runs task(s)\n",
-            c->dir, s.shards);
+    fprintf(stderr, "uotft slurm: wrote %s/{prepare,prepare-merge,runs,collect}.sbatch and submit.sh: "
+                    "%d runs task(s)\n", c->dir, s.shards);
     if (!c->submit) {
+        fprintf(stderr, "uotft slurm: submit with these commands, or sh %s/submit.sh:\n", c->dir);
         uf_slurm_print_submit(stdout, &s);
         return 0;
     }

@@ -229,6 +229,7 @@ typedef struct totals {
     double core_s, disk;
     int unknown;
     double prepare_core_s, run_core_s_max; /* for uotft slurm's time limits */
+    int prepare_unknown;
 } totals;
 
 static int print_stages(plan *pl, FILE *out, totals *t, uf_err *e)
@@ -244,7 +245,7 @@ static int print_stages(plan *pl, FILE *out, totals *t, uf_err *e)
         print_row(out, "prepare", s->what, s->arch, s->size, s->images, cs, s->disk_bytes);
         t->unknown += cs < 0;
         t->core_s += cs > 0 ? cs : 0, t->disk += s->disk_bytes;
-        t->prepare_core_s += cs > 0 ? cs : 0;
+        t->prepare_core_s += cs > 0 ? cs : 0, t->prepare_unknown += cs < 0;
     }
     return 0;
 }
@@ -319,7 +320,8 @@ int uf_run_plan_summary(char *const *paths, int n, const uf_run_opts *o, FILE *o
         print_totals(&pl, &t, out);
     if (!rc && s)
         *s = (uf_plan_summary){.nruns = pl.nruns, .jobs = pl.jobs, .prepare_core_s = t.prepare_core_s,
-                               .run_core_s_max = t.run_core_s_max, .unknown = t.unknown};
+                               .run_core_s_max = t.run_core_s_max, .prepare_unknown = t.prepare_unknown,
+                               .runs_unknown = t.unknown - t.prepare_unknown};
     free(pl.runs), free(pl.rates), free(pl.sizes);
     return rc;
 }

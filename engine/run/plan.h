@@ -28,7 +28,8 @@ typedef struct uf_plan_summary {
     long jobs;             /* every job, the repeated ones included */
     double prepare_core_s; /* the preparation's stages together */
     double run_core_s_max; /* the costliest distinct run */
-    int unknown;           /* stages and runs without a cost */
+    int prepare_unknown;   /* stages without a cost */
+    int runs_unknown;      /* runs without a cost */
 } uf_plan_summary;
 
 /* uf_run_plan, its totals also into *s. */

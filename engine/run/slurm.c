@@ -135,8 +135,8 @@ static int write_file(const uf_slurm_spec *s, const char *name, int st, uf_err *
     if (st >= 0) {
         write_script(o.f, s, st);
     } else {
-        fprintf(o.f, "#!/bin/sh\n# Submits uotft's tier %s, each job after the one before succeeded. Written by:\n#   %s\nset -e\n",
-                s->tier, s->command);
+        fprintf(o.f, "#!/bin/sh\n# Submits uotft's tier %s, each job after the one before succeeded. "
+                     "Written by:\n#   %s\nset -e\n", s->tier, s->command);
         uf_slurm_print_submit(o.f, s);
     }
     return uf_out_commit(&o, e);
