@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -229,8 +230,8 @@ static int paths(slurm_cmd *c, uf_err *e)
                                        : snprintf(c->dir, sizeof c->dir, "%s/slurm/%s", c->root, c->tier);
     if (w < 0 || (size_t)w >= sizeof c->dir)
         return uf_fail(e, "the scripts' folder: path too long");
-    if (strpbrk(c->dir, " \t\n")) /* #SBATCH --output takes no quotes */
-        return uf_fail(e, "%s: the scripts' folder may not contain white space", c->dir);
+    if (strpbrk(c->dir, " \t\n'")) /* #SBATCH --output takes no quotes; submit.sh's is single-quoted */
+        return uf_fail(e, "%s: the scripts' folder may not contain white space or quotes", c->dir);
     ssize_t n = readlink("/proc/self/exe", c->exe, sizeof c->exe - 1);
     if (n <= 0)
         return uf_fail(e, "cannot find the uotft binary (/proc/self/exe)");
@@ -306,11 +307,14 @@ static int write_and_submit(slurm_cmd *c, uf_err *e)
         return 0;
     }
     char sh[4200];
-    snprintf(sh, sizeof sh, "sh '%s/submit.sh'", c->dir); /* no quote in it: paths() refused white space only */
+    snprintf(sh, sizeof sh, "sh '%s/submit.sh'", c->dir); /* paths() refused quotes in it */
     fflush(stdout);
-    int st = strchr(c->dir, '\'') ? -1 : system(sh);
-    if (st != 0)
-        return cli_error(cmd, (uf_fail(e, "%s/submit.sh failed (status %d): is sbatch on PATH?", c->dir, st), e));
+    int st = system(sh);
+    if (st != 0) {
+        uf_fail(e, "%s/submit.sh failed (exit status %d, sbatch said why above): the jobs it printed were submitted",
+                c->dir, st > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        return cli_error(cmd, e);
+    }
     return 0;
 }
 

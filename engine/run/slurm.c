@@ -121,7 +121,8 @@ void uf_slurm_print_submit(FILE *f, const uf_slurm_spec *s)
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", s->dir, uf_slurm_script_name(st));
         sh_word(f, path);
-        fprintf(f, ") && echo \"%s: job ${j%d%%%%;*}\"\n", uf_slurm_script_name(st), st);
+        /* the echo on a line of its own: under set -e a failed sbatch then stops the chain */
+        fprintf(f, ")\necho \"%s: job ${j%d%%%%;*}\"\n", uf_slurm_script_name(st), st);
     }
 }
 

@@ -41,7 +41,7 @@ int uf_slurm_tasks(const uf_slurm_spec *s, uf_slurm_stage st);
 int uf_slurm_write(const uf_slurm_spec *s, uf_err *e);
 
 /* The sbatch commands that submit the scripts, each after the one before (afterok), as shell lines
- * that print each job's id ("<script>: job <id>"); submit.sh holds the same lines. */
+ * that print each job's id ("<script>: job <id>"); submit.sh holds the same lines under set -e. */
 void uf_slurm_print_submit(FILE *f, const uf_slurm_spec *s);
 
 /* Seconds as Slurm's time limit: [D-]HH:MM:SS. */

@@ -26,7 +26,7 @@ for s in prepare prepare-merge runs collect; do
   grep -qx '#SBATCH --cpus-per-task=8' "$f" && grep -q '^#SBATCH --time=\(1-\)\{0,1\}..:..:..$' "$f" || fail "$s.sbatch: cpus, time"
 done
 grep -q -- '--shard "$SLURM_ARRAY_TASK_ID/72" --jobs 1 ' "$w/a/runs.sbatch" || fail "runs.sbatch: no --shard I/72"
-[ "$(grep -c 'sbatch --parsable' "$w/a.out")" = 4 ] || fail "not four sbatch commands printed: $(cat "$w/a.out")"
+[ "$(grep -c '=$(sbatch --parsable' "$w/a.out")" = 4 ] || fail "not four sbatch commands printed: $(cat "$w/a.out")"
 
 # the options given: no plan then; relative paths absolute (--out-root the working directory's, --set's the root's)
 (cd "$w" && "$uotft" slurm "$root/experiments/table2.ini" --tier full --shards 5 --array-max 3 --time 1-02:03:04 \
@@ -54,6 +54,14 @@ for s in prepare prepare-merge runs collect; do
   grep -qx -- "--parsable $dep$w/c/$s.sbatch" "$w/sbatch.log" || fail "$s: $(cat "$w/sbatch.log")"
   i=$((i + 1))
 done
+
+# a refused submission: exit status 1, the failure said
+mkdir -p "$w/bin2" && printf '#!/bin/sh\necho "sbatch: error: invalid partition" >&2\nexit 1\n' > "$w/bin2/sbatch"
+chmod +x "$w/bin2/sbatch"
+PATH=$w/bin2:$PATH "$uotft" slurm "$root/experiments/table2.ini" --tier full --shards 2 --time 1:00:00 --out "$w/e" \
+  --submit > /dev/null 2> "$w/e.err"
+[ $? = 1 ] && grep -q 'submit.sh failed' "$w/e.err" || fail "a failing sbatch: $(cat "$w/e.err")"
+[ "$(grep -c 'invalid partition' "$w/e.err")" = 1 ] || fail "submitted on after a failed sbatch: $(cat "$w/e.err")"
 
 # usage errors
 "$uotft" slurm "$root/experiments/table2.ini" > /dev/null 2>&1; [ $? = 2 ] || fail "no --tier: not status 2"
