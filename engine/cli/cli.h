@@ -10,6 +10,7 @@
 int cmd_select(int argc, char **argv);
 int cmd_uot(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_slurm(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 /* uotft bench data (engine/cli/bench_data.c), dispatched from cmd_bench */

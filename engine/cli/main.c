@@ -11,6 +11,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"run", cmd_run, "run experiment manifests: results/<tier>/*.csv|md and plots"},
+    {"slurm", cmd_slurm, "a tier as Slurm batch jobs: sharded preparation, an array of runs, the tables"},
     {"select", cmd_select, "rank source classes for a target set (UOT, Greedy-OT, random, label)"},
     {"uot", cmd_uot, "solve one unbalanced OT problem given a cost matrix (.npy)"},
     {"convert", cmd_convert, "NumPy pickles to .npy and class tables; list or extract PyTorch weights"},

@@ -229,6 +229,8 @@ static void print_row(FILE *out, const char *what, const char *cell, const char 
 typedef struct totals {
     double core_s, disk;
     int unknown;
+    double prepare_core_s, run_core_s_max; /* for uotft slurm's time limits */
+    int prepare_unknown;
 } totals;
 
 static int print_stages(plan *pl, FILE *out, totals *t, uf_err *e)
@@ -244,6 +246,7 @@ static int print_stages(plan *pl, FILE *out, totals *t, uf_err *e)
         print_row(out, "prepare", s->what, s->arch, s->size, s->images, cs, s->disk_bytes);
         t->unknown += cs < 0;
         t->core_s += cs > 0 ? cs : 0, t->disk += s->disk_bytes;
+        t->prepare_core_s += cs > 0 ? cs : 0, t->prepare_unknown += cs < 0;
     }
     return 0;
 }
@@ -274,6 +277,7 @@ static int print_runs(plan *pl, FILE *out, totals *t, uf_err *e)
         print_row(out, r->manifest, what, r->p.arch, r->p.size, r->train_images + r->eval_images, cs, disk);
         t->unknown += cs < 0;
         t->core_s += cs > 0 ? cs : 0, t->disk += disk;
+        t->run_core_s_max = cs > t->run_core_s_max ? cs : t->run_core_s_max;
     }
     return 0;
 }
@@ -296,6 +300,11 @@ static void print_totals(const plan *pl, const totals *t, FILE *out)
 
 int uf_run_plan(char *const *paths, int n, const uf_run_opts *o, FILE *out, uf_err *e)
 {
+    return uf_run_plan_summary(paths, n, o, out, NULL, e);
+}
+
+int uf_run_plan_summary(char *const *paths, int n, const uf_run_opts *o, FILE *out, uf_plan_summary *s, uf_err *e)
+{
     plan pl;
     memset(&pl, 0, sizeof pl);
     int rc = 0;
@@ -310,6 +319,10 @@ int uf_run_plan(char *const *paths, int n, const uf_run_opts *o, FILE *out, uf_e
     }
     if (!rc)
         print_totals(&pl, &t, out);
+    if (!rc && s)
+        *s = (uf_plan_summary){.nruns = pl.nruns, .jobs = pl.jobs, .prepare_core_s = t.prepare_core_s,
+                               .run_core_s_max = t.run_core_s_max, .prepare_unknown = t.prepare_unknown,
+                               .runs_unknown = t.unknown - t.prepare_unknown};
     free(pl.runs), free(pl.rates), free(pl.sizes);
     return rc;
 }
