@@ -7,6 +7,18 @@
 #include <mpi.h>
 #endif
 
+/* The job's size as mpirun (Open MPI), Hydra (MPICH) or a PMI launcher tells it; 0: not launched. */
+int uf_dist_launched(void)
+{
+    const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MPI_LOCALNRANKS"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && atoi(v) > 0)
+            return atoi(v);
+    }
+    return getenv("PMIX_RANK") ? 1 : 0;
+}
+
 #ifndef UOTFT_MPI
 
 int uf_dist_built(void) { return 0; }
@@ -27,19 +39,9 @@ static int started, rank, size = 1;
 
 int uf_dist_built(void) { return 1; }
 
-/* mpirun (Open MPI), Hydra (MPICH) and PMIx launchers each set one of these. */
-static int launched(void)
-{
-    const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        if (getenv(vars[i]))
-            return 1;
-    return 0;
-}
-
 int uf_dist_init(int *argc, char ***argv, uf_err *e)
 {
-    if (started || !launched())
+    if (started || !uf_dist_launched())
         return 0;
     int provided;
     /* FUNNELED: only the main thread calls MPI (the loader's threads and OpenMP's never do) */

@@ -16,6 +16,10 @@
 
 /* 1 when this build has MPI. */
 int uf_dist_built(void);
+/* The number of processes mpirun / mpiexec started this one among (its environment says), 0 when
+ * not started by one: before MPI starts, so commands that do not split work can refuse to run P
+ * times over the same files, and a build without MPI can say so. */
+int uf_dist_launched(void);
 /* Starts MPI when the process was launched by mpirun / mpiexec (its environment says so); a plain
  * process stays a single rank without touching MPI. Idempotent; uf_dist_finalize ends it. */
 int uf_dist_init(int *argc, char ***argv, uf_err *e);

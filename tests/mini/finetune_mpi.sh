@@ -8,7 +8,8 @@
 #   * an MPI run stopped twice (--stop-after) and resumed under mpirun ends byte-identical to the
 #     uninterrupted MPI run;
 #   * --bn-groups 1 is today's run, byte for byte;
-#   * a batch that does not split over the ranks, and --bn-groups under mpirun, are refused.
+#   * a batch that does not split over the ranks, --bn-groups under mpirun, and a command that does not
+#     split its work (export) under mpirun are refused.
 # usage: finetune_mpi.sh UOTFT PYTHON MPIEXEC WORLD BACKBONE WORK_DIR
 set -u
 uotft=$1 py=$2 mpiexec=$3 world=$4 backbone=$5 w=$6
@@ -87,4 +88,8 @@ mpi "$uotft" finetune "$@" --batch 9 --out "$w/odd" > "$w/odd.out" 2>&1 && fail 
 grep -q "rank [01]: --batch 9 does not divide into 2 equal shares" "$w/odd.out" || fail "batch 9: no clear error: $(cat "$w/odd.out")"
 mpi "$uotft" finetune "$@" --bn-groups 2 --out "$w/both" > "$w/both.out" 2>&1 && fail "--bn-groups under mpirun was taken"
 grep -q "not under mpirun" "$w/both.out" || fail "--bn-groups under mpirun: no clear error: $(cat "$w/both.out")"
-echo "refused: batch 9 over 2 ranks, --bn-groups under mpirun"
+# other commands would run twice over the same files: refused before they start
+mpi "$uotft" export --ckpt "$w/plain/model.ckpt" --out "$w/twice.pth" > "$w/twice.out" 2>&1 && fail "export under mpirun was taken"
+grep -q "only .finetune. and .bench finetune. run data-parallel" "$w/twice.out" || fail "export under mpirun: $(cat "$w/twice.out")"
+[ -e "$w/twice.pth" ] && fail "export under mpirun wrote its output"
+echo "refused: batch 9 over 2 ranks, --bn-groups under mpirun, export under mpirun"
