@@ -8,11 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dist.h"
 #include "core/parallel.h"
 
 int cli_error(const char *cmd, const uf_err *e)
 {
-    fprintf(stderr, "uotft %s: error: %s\n", cmd, e->msg);
+    if (uf_dist_size() > 1) /* which process of an MPI job */
+        fprintf(stderr, "uotft %s (rank %d of %d): error: %s\n", cmd, uf_dist_rank(), uf_dist_size(), e->msg);
+    else
+        fprintf(stderr, "uotft %s: error: %s\n", cmd, e->msg);
     return 1;
 }
 

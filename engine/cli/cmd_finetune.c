@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/dist.h"
 #include "core/parallel.h"
 #include "train/finetune.h"
 
@@ -36,6 +37,15 @@ static const char *const help =
     "          Co-Tuning 2.3; finetune 0)\n"
     "Run:      --loader-threads N --ckpt-every N --stop-after N --dump DIR (oracle inputs)\n"
     "          --keep-model 0 (remove model.ckpt once result.tsv is written; the run is still found again)\n"
+    "MPI:      mpirun -np P uotft finetune ... (a build with UOTFT_MPI): P processes share every step's\n"
+    "          batch, rank r the r-th contiguous part of the target and of the source rows (--batch and\n"
+    "          --source-batch divisible by P), BatchNorm over each part (DistributedDataParallel without\n"
+    "          SyncBN), gradients averaged, rank 0's running statistics broadcast; the same rows as one\n"
+    "          process draws. Rank 0 writes DIR and evaluates; DIR must be one folder every rank reads\n"
+    "          (resume with the same mpirun line). --threads N per process (Open MPI binds each rank to a\n"
+    "          core: add --bind-to none, or --map-by slot:PE=N, for N > 1).\n"
+    "          --bn-groups G: one process computes what G ranks would (ghost BatchNorm, running statistics\n"
+    "          of group 0), the reference an MPI run is checked against. Default 1.\n"
     "\n"
     "DIR gets settings.txt, model.log.tsv (loss, loss_target, loss_source per step), eval.tsv,\n"
     "result.tsv (final_top1 = the last evaluation, best_top1 = the best one, as the official code\n"
@@ -97,6 +107,8 @@ static void build_options(struct option *opts)
     opts[n + 5] = (struct option){0, 0, 0, 0};
 }
 
+static int run(uf_finetune_cfg *c, const char *out, uf_recipe recipe);
+
 int cmd_finetune(int argc, char **argv)
 {
     const char *cmd = "finetune", *out = NULL;
@@ -140,14 +152,33 @@ int cmd_finetune(int argc, char **argv)
         cfg.progress = progress;
         cfg.progress_ctx = &s;
     }
+    return run(&cfg, out, recipe);
+}
+
+/* Fine-tunes; under mpirun every rank runs this, rank 0 reports. A rank's error ends the whole job
+ * (the others would wait for it in their next collective forever). */
+static int run(uf_finetune_cfg *c, const char *out, uf_recipe recipe)
+{
+    const char *cmd = "finetune";
     uf_finetune_result r;
-    if (uf_finetune(&cfg, out, &r, &e))
+    uf_err e;
+    if (uf_dist_init(NULL, NULL, &e))
         return cli_error(cmd, &e);
+    if (uf_finetune(c, out, &r, &e)) {
+        cli_error(cmd, &e);
+        if (uf_dist_size() > 1)
+            uf_dist_abort(1);
+        return 1;
+    }
+    const int rank = uf_dist_rank();
+    uf_dist_finalize();
+    if (rank != 0)
+        return 0;
     if (r.finished)
         printf("%s %s: final top-1 %.2f%%, best %.2f%% (epoch %d), %lld steps, %.1f s\n", uf_recipe_names[recipe],
-               cfg.target, r.final_top1, r.best_top1, r.best_epoch + 1, (long long)r.steps, r.seconds);
+               c->target, r.final_top1, r.best_top1, r.best_epoch + 1, (long long)r.steps, r.seconds);
     else
-        printf("%s %s: stopped after step %lld (state in %s)\n", uf_recipe_names[recipe], cfg.target,
+        printf("%s %s: stopped after step %lld (state in %s)\n", uf_recipe_names[recipe], c->target,
                (long long)r.steps, out);
     return 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/dist.h"
 
 static const struct {
     const char *name;
@@ -46,6 +47,24 @@ static int threads_env_ok(const char *cmd)
     return !env || !*env || cli_int(cmd, "UOTFT_THREADS", env, 1, 1024, &n) == 0;
 }
 
+/* Under mpirun with P > 1 only fine-tuning (and its benchmark) splits its work over the processes;
+ * any other command, or any command of a build without MPI, would run P times over the same files. */
+static int mpi_ok(int argc, char **argv)
+{
+    const int p = uf_dist_launched();
+    const int splits = strcmp(argv[1], "finetune") == 0 || (strcmp(argv[1], "bench") == 0 && argc > 2 &&
+                                                            strcmp(argv[2], "finetune") == 0);
+    if (p <= 1 || (splits && uf_dist_built()))
+        return 1;
+    if (!uf_dist_built())
+        fprintf(stderr, "uotft %s: error: started by mpirun with %d processes, but this uotft was built without "
+                        "MPI (install libopenmpi-dev and rebuild: CMake's UOTFT_MPI)\n", argv[1], p);
+    else
+        fprintf(stderr, "uotft %s: error: started by mpirun with %d processes: only `finetune` and `bench "
+                        "finetune` run data-parallel; run it without mpirun\n", argv[1], p);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -62,7 +81,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
-            return threads_env_ok(argv[1]) ? commands[i].fn(argc - 1, argv + 1) : 2;
+            return threads_env_ok(argv[1]) && mpi_ok(argc, argv) ? commands[i].fn(argc - 1, argv + 1) : 2;
     fprintf(stderr, "uotft: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

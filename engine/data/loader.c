@@ -21,7 +21,9 @@ struct uf_loader {
     const uf_dataset *ds;
     uf_loader_cfg cfg;
     int *list;          /* cfg.rows copied, or NULL: every row */
-    int nitems;         /* rows an epoch visits */
+    int nrows;          /* rows an epoch visits */
+    int nitems;         /* of them, the rows of this part (all of them without parts) */
+    int full;           /* rows per batch without parts (cfg.batch is the part's) */
     int *order;         /* the epoch's rows in visiting order */
     int nbatch, epoch;
     long next_item;     /* next (batch, position) item for a worker: batch * cfg.batch + position */
@@ -40,6 +42,18 @@ struct uf_loader {
 static int items(const uf_loader *L)
 {
     return L->nitems;
+}
+
+/* The rows and batches of an epoch: a part takes rows [part bp, (part + 1) bp) of every batch of
+ * `full` rows, bp = full / parts (of the last, partial batch, those it has). */
+static void part_sizes(uf_loader *L)
+{
+    const int n = L->nrows, parts = L->cfg.parts > 1 ? L->cfg.parts : 1;
+    L->full = L->cfg.batch;
+    L->cfg.batch /= parts;
+    const int bp = L->cfg.batch, tail = n % L->full - L->cfg.part * bp;
+    L->nitems = n / L->full * bp + (parts == 1 ? n % L->full : tail < 0 ? 0 : tail > bp ? bp : tail);
+    L->nbatch = (L->nitems + bp - 1) / bp;
 }
 
 typedef struct crop_ctx {
@@ -138,6 +152,8 @@ int uf_loader_open(uf_loader **out, const uf_dataset *ds, const uf_loader_cfg *c
 {
     if (cfg->batch < 1 || cfg->size < 8 || cfg->threads < 1 || cfg->prefetch < 1)
         return uf_fail(e, "loader: batch, size, threads and prefetch must be positive");
+    if (cfg->parts > 1 && (cfg->batch % cfg->parts || cfg->part < 0 || cfg->part >= cfg->parts))
+        return uf_fail(e, "loader: part %d of %d of batches of %d rows", cfg->part, cfg->parts, cfg->batch);
     int n = cfg->rows ? cfg->nrows : ds->n;
     if (n < 1)
         return uf_fail(e, "loader: %s has no rows%s", ds->name, cfg->rows ? " in the row list" : "");
@@ -152,8 +168,8 @@ int uf_loader_open(uf_loader **out, const uf_dataset *ds, const uf_loader_cfg *c
         return -1;
     L->ds = ds;
     L->cfg = *cfg;
-    L->nitems = n;
-    L->nbatch = (n + cfg->batch - 1) / cfg->batch;
+    L->nrows = n;
+    part_sizes(L);
     L->order = uf_calloc((size_t)n, sizeof *L->order, e);
     L->list = cfg->rows ? uf_calloc((size_t)n, sizeof *L->list, e) : NULL;
     L->cfg.rows = L->list; /* the caller's array may go once the loader is open */
@@ -163,13 +179,13 @@ int uf_loader_open(uf_loader **out, const uf_dataset *ds, const uf_loader_cfg *c
     int ok = L->order && L->slots && L->workers && (L->list || !cfg->rows);
     if (L->list)
         memcpy(L->list, cfg->rows, sizeof *L->list * (size_t)n);
-    for (int i = 0; ok && i <= cfg->prefetch; i++) {
+    for (int i = 0; ok && i <= cfg->prefetch; i++) { /* a part's batches are L->cfg.batch rows */
         slot *s = &L->slots[i];
         s->batch = -1;
-        s->b.x = uf_calloc(per * (size_t)cfg->batch, sizeof(float), e);
-        s->b.label = uf_calloc((size_t)cfg->batch, sizeof(int), e);
-        s->b.row = uf_calloc((size_t)cfg->batch, sizeof(int), e);
-        s->ok = uf_calloc((size_t)cfg->batch, sizeof *s->ok, e);
+        s->b.x = uf_calloc(per * (size_t)L->cfg.batch, sizeof(float), e);
+        s->b.label = uf_calloc((size_t)L->cfg.batch, sizeof(int), e);
+        s->b.row = uf_calloc((size_t)L->cfg.batch, sizeof(int), e);
+        s->ok = uf_calloc((size_t)L->cfg.batch, sizeof *s->ok, e);
         ok = s->b.x && s->b.label && s->b.row && s->ok;
     }
     pthread_mutex_init(&L->mu, NULL);
@@ -189,6 +205,14 @@ int uf_loader_open(uf_loader **out, const uf_dataset *ds, const uf_loader_cfg *c
 
 void uf_loader_start(uf_loader *L, int epoch) { uf_loader_start_at(L, epoch, 0); }
 
+/* Keeps this part's rows of every batch of the epoch's order (in place: a kept row never moves back). */
+static void keep_part(uf_loader *L)
+{
+    const int bp = L->cfg.batch;
+    for (int i = 0; L->full != bp && i < L->nitems; i++)
+        L->order[i] = L->order[i / bp * L->full + L->cfg.part * bp + i % bp];
+}
+
 void uf_loader_start_at(uf_loader *L, int epoch, int first)
 {
     pthread_mutex_lock(&L->mu);
@@ -200,7 +224,7 @@ void uf_loader_start_at(uf_loader *L, int epoch, int first)
         L->slots[i].batch = -1;
     L->epoch = epoch;
     L->skipped = 0;
-    int n = items(L);
+    int n = L->nrows;
     for (int i = 0; i < n; i++)
         L->order[i] = L->list ? L->list[i] : i;
     /* Fisher-Yates driven by (seed, epoch, position) */
@@ -210,6 +234,7 @@ void uf_loader_start_at(uf_loader *L, int epoch, int first)
         L->order[i] = L->order[j];
         L->order[j] = t;
     }
+    keep_part(L);
     first = first < 0 ? 0 : first > L->nbatch ? L->nbatch : first;
     L->consumed = first;
     L->next_item = (long)first * L->cfg.batch;

@@ -35,6 +35,9 @@ typedef struct uf_loader_cfg {
     const int *rows;    /* the rows an epoch visits (data/rows.h; copied at open), shuffled as a list;
                            NULL: every row of ds */
     int nrows;
+    int parts, part;    /* parts > 1: every batch is only the part-th of `parts` equal contiguous pieces of
+                           the batch (of `batch` rows, a multiple of parts) the loader makes without them:
+                           an MPI rank's share, the same rows with the same augmentations */
 } uf_loader_cfg;
 
 typedef struct uf_batch {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/dist.h"
 #include "core/fileio.h"
 #include "core/parallel.h"
 #include "core/rng.h"
@@ -52,6 +53,7 @@ void uf_finetune_defaults(uf_finetune_cfg *c, uf_recipe r)
     c->scale_min = 0.08;
     c->loader_threads = 2;
     c->keep_model = 1;
+    c->bn_groups = 1;
 }
 
 #define F(field) offsetof(uf_finetune_cfg, field), sizeof(((uf_finetune_cfg *)0)->field)
@@ -70,6 +72,7 @@ const uf_ft_setting uf_finetune_settings[] = {
     {"momentum", UF_FT_DOUBLE, F(momentum), 0, 1},       {"wd", UF_FT_DOUBLE, F(weight_decay), 0, 1},
     {"lambda", UF_FT_DOUBLE, F(lambda), -1e9, 1e9},      {"scale-min", UF_FT_DOUBLE, F(scale_min), 1e-6, 1},
     {"nesterov", UF_FT_INT, F(nesterov), 0, 1},          {"no-flip", UF_FT_INT, F(no_flip), 0, 1},
+    {"bn-groups", UF_FT_INT, F(bn_groups), 1, 65536},
     {"seed", UF_FT_I64, F(seed), 0, 4.6e18},             {"dump", UF_FT_PATH, F(dump), 0, 0},
     {"loader-threads", UF_FT_INT, F(loader_threads), 1, 256}, {"ckpt-every", UF_FT_INT, F(ckpt_every), 0, 1e9},
     {"stop-after", UF_FT_I64, F(stop_after), 1, 1e15},   {"keep-model", UF_FT_INT, F(keep_model), 0, 1},
@@ -139,9 +142,16 @@ typedef struct ft {
     uf_loader *lt, *lw, *ls; /* target, source weak, source strong */
     int64_t spe, sspe;       /* steps per target epoch; batches per pass over the source subset */
     int64_t src_next;        /* the source stream's next step (-1: not started) */
-    int n;                   /* rows of the joint batch: B + views * mu B */
-    float *x;                // (n, 3, S, S): [target | source weak | source strong]
+    int rank, ranks;         /* this process among the MPI job's (0 of 1 without MPI) */
+    int groups;              /* BatchNorm groups of a step: the ranks, or bn_groups in one process */
+    int ghost;               /* 1: one process trains the groups in turn (bn_groups > 1) */
+    int bt, bs;              /* rows of one group: B / groups target, mu B / groups of each source view */
+    int n;                   /* rows of one group's joint batch: bt + views * bs */
+    float *x;                // (n, 3, S, S): [target | source weak | source strong] of one group
     int *y;                  // (n): target labels, then source labels (-1 without)
+    float *wx;               // ghost: the whole joint batch (B + views mu B rows) the groups are cut from
+    int *wy;
+    float *gsum, *rstat;     // ghost: gradients summed over the groups; group 0's running statistics
     float *dt, *ds;          // (n, kt), (n, ks): gradients of the loss for each head's outputs
     float *soft;             // (n, max(kt, ks)): soft targets
     double *prob;            // (max(kt, ks)): one softmax row
@@ -151,6 +161,13 @@ typedef struct ft {
 } ft;
 
 /* ---- settings ---- */
+
+/* BatchNorm groups of one step: the MPI ranks, or --bn-groups in one process. */
+static int step_groups(const uf_finetune_cfg *c)
+{
+    const int p = uf_dist_size();
+    return p > 1 ? p : c->bn_groups > 1 ? c->bn_groups : 1;
+}
 
 static void note(const uf_finetune_cfg *c, const char *backbone_sum, const char *select_sum, char *buf, size_t n)
 {
@@ -163,7 +180,30 @@ static void note(const uf_finetune_cfg *c, const char *backbone_sum, const char 
              c->assign != NULL, c->source_fraction, c->target_fraction, c->longtail, c->val_fraction, c->size,
              c->epochs, c->batch, c->source_batch, c->eval_every, c->lr, c->head_lr_mult, c->momentum,
              c->weight_decay, c->lambda, c->scale_min, c->nesterov, c->no_flip, (unsigned long long)c->seed);
+    /* only where it is not 1, so the notes (and checkpoints) of runs without groups stay as they were;
+     * P ranks and --bn-groups P compute the same thing, so they share a note */
+    size_t k = strlen(buf);
+    if (step_groups(c) > 1 && k < n)
+        snprintf(buf + k, n - k, " bn_groups=%d", step_groups(c));
     uf_trainer_note_threads(buf, n);
+}
+
+/* Every group (rank) takes equal shares of the target and the source rows. */
+static int check_groups(const uf_finetune_cfg *c, uf_err *e)
+{
+    const int g = step_groups(c), rank = uf_dist_rank(), src = c->recipe == UF_RECIPE_LABELLED ||
+                                                                c->recipe == UF_RECIPE_UNLABELLED;
+    if (uf_dist_size() > 1 && c->bn_groups > 1)
+        return uf_fail(e, "rank %d: --bn-groups is one process's stand-in for MPI ranks: not under mpirun", rank);
+    const char *who = uf_dist_size() > 1 ? "MPI ranks" : "--bn-groups";
+    if (g > 1 && c->batch % g)
+        return uf_fail(e, "rank %d: --batch %d does not divide into %d equal shares (%s)", rank, c->batch, g, who);
+    if (g > 1 && src && c->source_batch % g)
+        return uf_fail(e, "rank %d: --source-batch %d does not divide into %d equal shares (%s)", rank,
+                       c->source_batch, g, who);
+    if (g > 1 && c->dump)
+        return uf_fail(e, "rank %d: --dump records one process's whole batches: not with %d BatchNorm groups", rank, g);
+    return 0;
 }
 
 static int check_cfg(const uf_finetune_cfg *c, uf_err *e)
@@ -180,7 +220,7 @@ static int check_cfg(const uf_finetune_cfg *c, uf_err *e)
         return uf_fail(e, "fine-tuning needs epochs, batch, eval_every, eval_batch >= 1, size >= 8 and lr > 0");
     if ((c->recipe == UF_RECIPE_LABELLED || c->recipe == UF_RECIPE_UNLABELLED) && c->source_batch < 1)
         return uf_fail(e, "recipe %s needs a source batch >= 1", uf_recipe_names[c->recipe]);
-    return 0;
+    return check_groups(c, e);
 }
 
 /* ---- the model ---- */
@@ -274,11 +314,37 @@ static int build_model(ft *f, uf_err *e)
 
 /* ---- buffers ---- */
 
-static int alloc_buffers(ft *f, uf_err *e)
+/* The groups of a step and one group's rows (check_groups has checked that they divide). */
+static void shares(ft *f)
 {
     const uf_finetune_cfg *c = f->c;
     f->views = c->recipe == UF_RECIPE_LABELLED ? 1 : c->recipe == UF_RECIPE_UNLABELLED ? 2 : 0;
-    f->n = c->batch + f->views * c->source_batch;
+    f->rank = uf_dist_rank();
+    f->ranks = uf_dist_size();
+    f->groups = step_groups(c);
+    f->ghost = f->groups > f->ranks;
+    f->bt = c->batch / f->groups;
+    f->bs = c->source_batch / f->groups;
+    f->n = f->bt + f->views * f->bs;
+}
+
+/* Ghost BatchNorm's whole batch, gradient sum and saved running statistics. */
+static int alloc_ghost(ft *f, uf_err *e)
+{
+    const size_t img = (size_t)3 * f->c->size * f->c->size, n = (size_t)f->c->batch + f->views * f->c->source_batch;
+    if (!(f->wx = uf_calloc(img * n, sizeof(float), e)) || !(f->wy = uf_calloc(n, sizeof(int), e)) ||
+        !(f->gsum = uf_calloc(f->m.p.total, sizeof(float), e)) ||
+        !(f->rstat = uf_calloc(f->m.buf.total ? f->m.buf.total : 1, sizeof(float), e)))
+        return uf_wrap(e, "%d BatchNorm groups", f->groups);
+    return 0;
+}
+
+static int alloc_buffers(ft *f, uf_err *e)
+{
+    const uf_finetune_cfg *c = f->c;
+    shares(f);
+    if (f->ghost && alloc_ghost(f, e))
+        return -1;
     size_t img = (size_t)3 * c->size * c->size, kmax = (size_t)(f->kt > f->ks ? f->kt : f->ks);
     if (!(f->x = uf_calloc(img * f->n, sizeof(float), e)) || !(f->y = uf_calloc((size_t)f->n, sizeof(int), e)) ||
         !(f->dt = uf_calloc((size_t)f->n * f->kt, sizeof(float), e)) ||
@@ -296,6 +362,7 @@ static void free_all(ft *f)
     uf_model_free(&f->m);
     uf_ftdata_free(&f->d);
     free(f->x), free(f->y), free(f->dt), free(f->ds), free(f->soft), free(f->prob), free(f->relation);
+    free(f->wx), free(f->wy), free(f->gsum), free(f->rstat);
 }
 
 /* ---- Co-Tuning's relationship ---- */
@@ -352,8 +419,11 @@ static int relation_load(ft *f, uf_trainer_start start, uf_err *e)
     if (!(f->relation = uf_calloc((size_t)f->kt * f->ks, sizeof(double), e)))
         return -1;
     uf_array a = {.dtype = UF_F64, .ndim = 2, .shape = {f->kt, f->ks}, .data = f->relation};
-    if (start == UF_TRAINER_FRESH)
-        return relation_compute(f, e) || uf_npy_write(path, &a, e) ? -1 : 0;
+    if (start == UF_TRAINER_FRESH) /* rank 0 computes and keeps it, the others receive it */
+        return (f->rank == 0 && (relation_compute(f, e) || uf_npy_write(path, &a, e))) ||
+                       uf_dist_bcast(f->relation, sizeof(double) * (size_t)f->kt * f->ks, e)
+                   ? -1
+                   : 0;
     uf_array r;
     if (uf_npy_read(path, &r, e))
         return uf_wrap(e, "Co-Tuning's relationship (delete %s to start again): ", f->dir);
@@ -433,7 +503,12 @@ static int evaluate(ft *f, int epoch, uf_err *e)
     return eval_write(f, e);
 }
 
-static int end_epoch(void *ctx, int epoch, uf_err *e) { return evaluate(ctx, epoch, e); }
+/* Rank 0 evaluates alone (eval mode reads the model, which is the same on every rank). */
+static int end_epoch(void *ctx, int epoch, uf_err *e)
+{
+    ft *f = ctx;
+    return f->rank == 0 ? evaluate(f, epoch, e) : 0;
+}
 
 /* ---- one step ---- */
 
@@ -458,19 +533,41 @@ static const uf_batch *next_full(uf_loader *L, int want, const char *set, uf_err
     return NULL;
 }
 
-/* Copies batch b into rows [at, at + n) of the joint batch, with its labels (or -1). */
+/* Copies batch b into rows [at, at + n) of the joint batch the loaders fill (ghost: the whole one
+ * the groups are cut from), with its labels (or -1). */
 static void put(ft *f, const uf_batch *b, int at, int labels)
 {
     size_t img = (size_t)3 * f->c->size * f->c->size;
-    memcpy(f->x + img * at, b->x, sizeof(float) * img * b->n);
+    float *x = f->ghost ? f->wx : f->x;
+    int *y = f->ghost ? f->wy : f->y;
+    memcpy(x + img * at, b->x, sizeof(float) * img * b->n);
     for (int i = 0; i < b->n; i++)
-        f->y[at + i] = labels ? b->label[i] : -1;
+        y[at + i] = labels ? b->label[i] : -1;
+}
+
+/* Copies `rows` rows from row `from` of the whole joint batch to row `to` of the group's. */
+static void cut(ft *f, int from, int to, int rows)
+{
+    size_t img = (size_t)3 * f->c->size * f->c->size;
+    memcpy(f->x + img * to, f->wx + img * from, sizeof(float) * img * rows);
+    memcpy(f->y + to, f->wy + from, sizeof(int) * rows);
+}
+
+/* Ghost group g: its share of the target rows, then its share of each source view's, the rows MPI
+ * rank g would load. */
+static void cut_group(ft *f, int g)
+{
+    const int B = f->c->batch, mb = f->c->source_batch;
+    cut(f, g * f->bt, 0, f->bt);
+    for (int v = 0; v < f->views; v++)
+        cut(f, B + v * mb + g * f->bs, f->bt + v * f->bs, f->bs);
 }
 
 /* The source views for step s from the endless stream: a new pass every sspe steps. */
 static int source_views(ft *f, int64_t s, uf_err *e)
 {
-    const int B = f->c->batch, mb = f->c->source_batch;
+    /* the loaders' rows: a rank's share, or (one process) the whole batch */
+    const int B = f->c->batch / f->ranks, mb = f->c->source_batch / f->ranks;
     uf_loader *L[2] = {f->lw, f->ls};
     if (f->src_next != s || s % f->sspe == 0)
         for (int v = 0; v < f->views; v++)
@@ -491,7 +588,7 @@ static int source_views(ft *f, int64_t s, uf_err *e)
 static int losses(ft *f, double *values, uf_err *e)
 {
     const uf_finetune_cfg *c = f->c;
-    const int B = c->batch, mb = c->source_batch, kt = f->kt, ks = f->ks;
+    const int B = f->bt, mb = f->bs, kt = f->kt, ks = f->ks; /* one group's */
     const float *zt = uf_model_head_out(&f->m, f->ht), *zs = f->hs >= 0 ? uf_model_head_out(&f->m, f->hs) : NULL;
     const float lam = (float)c->lambda;
     double lt, ls = 0;
@@ -549,17 +646,56 @@ static int dump_model(const ft *f, const char *name, uf_err *e)
     return rc;
 }
 
-/* forward / losses / zero_grad / backward / update on the joint batch in f->x, f->y */
-static int train_step(ft *f, double *values, uf_err *e)
+/* forward / losses / zero_grad / backward on one group's joint batch in f->x, f->y */
+static int group_grad(ft *f, double *values, uf_err *e)
 {
     const int S = f->c->size;
     const float *dlogits[2] = {f->dt, f->ds};
     if (uf_model_forward(&f->m, f->x, f->n, S, S, 1, 1, e) || losses(f, values, e))
         return -1;
     uf_params_zero_grad(&f->m.p);
-    if (uf_model_backward(&f->m, dlogits, e))
+    return uf_model_backward(&f->m, dlogits, e);
+}
+
+/* Ghost BatchNorm: each group in turn as MPI rank g would compute it; then, as the ranks' all-reduce,
+ * the gradients' and losses' means (summed in rank order, then scaled: 2 ranks round alike), and
+ * group 0's running statistics, as rank 0's broadcast. */
+static int ghost_grad(ft *f, double *values, uf_err *e)
+{
+    const size_t np = f->m.p.total, nb = f->m.buf.total;
+    const float k = 1.0f / (float)f->groups;
+    double v[3];
+    values[0] = values[1] = values[2] = 0;
+    for (int g = 0; g < f->groups; g++) {
+        cut_group(f, g);
+        if (group_grad(f, v, e))
+            return uf_wrap(e, "BatchNorm group %d: ", g);
+        if (g == 0)
+            memcpy(f->rstat, f->m.buf.w, sizeof(float) * nb);
+        for (size_t i = 0; i < np; i++)
+            f->gsum[i] = g == 0 ? f->m.p.g[i] : f->gsum[i] + f->m.p.g[i];
+        for (int j = 0; j < 3; j++)
+            values[j] += v[j];
+    }
+    memcpy(f->m.buf.w, f->rstat, sizeof(float) * nb);
+    for (size_t i = 0; i < np; i++)
+        f->m.p.g[i] = f->gsum[i] * k;
+    for (int j = 0; j < 3; j++)
+        values[j] /= f->groups;
+    return 0;
+}
+
+/* One step on the joint batch: this process's groups, then (MPI) the gradients and losses averaged
+ * over the ranks, the same update everywhere and rank 0's running statistics (DDP's broadcast_buffers). */
+static int train_step(ft *f, double *values, uf_err *e)
+{
+    if (f->ghost ? ghost_grad(f, values, e) : group_grad(f, values, e))
+        return -1;
+    if (f->ranks > 1 && (uf_dist_mean_f32(f->m.p.g, f->m.p.total, e) || uf_dist_mean_f64(values, 3, e)))
         return -1;
     uf_sgd_step(&f->opt, &f->m.p);
+    if (f->ranks > 1 && uf_dist_bcast(f->m.buf.w, sizeof(float) * f->m.buf.total, e))
+        return -1;
     return 0;
 }
 
@@ -567,7 +703,7 @@ static int step(void *ctx, int64_t s, int epoch, double *lr, double *values, uf_
 {
     ft *f = ctx;
     set_lr(f, epoch, lr);
-    const uf_batch *bt = next_full(f->lt, f->c->batch, f->c->target, e);
+    const uf_batch *bt = next_full(f->lt, f->c->batch / f->ranks, f->c->target, e);
     if (!bt)
         return -1;
     put(f, bt, 0, 1);
@@ -581,9 +717,10 @@ static int step(void *ctx, int64_t s, int epoch, double *lr, double *values, uf_
 static int begin_epoch(void *ctx, int epoch, int first, uf_err *e)
 {
     ft *f = ctx;
-    if (!f->lt && (uf_ftdata_target_loader(&f->d, f->c, &f->lt, e) ||
-                   (f->views > 0 && uf_ftdata_source_loader(&f->d, f->c, 0, &f->lw, e)) ||
-                   (f->views > 1 && uf_ftdata_source_loader(&f->d, f->c, 1, &f->ls, e))))
+    const int P = f->ranks, r = f->rank; /* each rank loads its share of every batch */
+    if (!f->lt && (uf_ftdata_target_loader(&f->d, f->c, P, r, &f->lt, e) ||
+                   (f->views > 0 && uf_ftdata_source_loader(&f->d, f->c, 0, P, r, &f->lw, e)) ||
+                   (f->views > 1 && uf_ftdata_source_loader(&f->d, f->c, 1, P, r, &f->ls, e))))
         return -1;
     uf_loader_start_at(f->lt, epoch, first);
     return 0;
@@ -686,22 +823,52 @@ static int setup(ft *f, uf_trainer_cfg *tc, const char *dir, uf_err *e)
     f->opt = (uf_sgd){.momentum = c->momentum, .nesterov = c->nesterov};
     for (int g = 0; g < UF_SGD_GROUPS; g++)
         f->opt.weight_decay[g] = c->weight_decay;
+    /* images per step: the global batch; rank 0 alone writes and reports */
     *tc = (uf_trainer_cfg){.dir = dir, .name = "model", .epochs = c->epochs, .steps_per_epoch = f->spe,
-                           .images_per_step = f->n, .nvalues = 3,
+                           .images_per_step = c->batch + f->views * c->source_batch, .nvalues = 3,
                            .value_names = {"loss", "loss_target", "loss_source"}, .ckpt_every = c->ckpt_every,
-                           .stop_after = c->stop_after, .no_final = !c->keep_model, .progress = c->progress,
-                           .progress_ctx = c->progress_ctx};
+                           .stop_after = c->stop_after, .no_final = !c->keep_model, .read_only = f->rank != 0,
+                           .progress = f->rank == 0 ? c->progress : NULL, .progress_ctx = c->progress_ctx};
     return uf_finetune_note(c, tc->note, sizeof tc->note, e);
+}
+
+/* FNV-1a of bytes, continuing from h */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ ((const unsigned char *)p)[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* MPI: the ranks' models (parameters, running statistics) must be identical; a rank that drifted
+ * (a nondeterministic library, a different binary) is reported rather than left in the result. */
+static int same_model(const ft *f, uf_err *e)
+{
+    if (f->ranks == 1)
+        return 0;
+    uint64_t h = fnv(0xcbf29ce484222325ULL, f->m.p.w, sizeof(float) * f->m.p.total);
+    return uf_dist_same(fnv(h, f->m.buf.w, sizeof(float) * f->m.buf.total), "the trained model", e);
+}
+
+/* MPI: every rank has opened the run (rank 0 writes nothing before) and found it at the same step:
+ * the run folder is one shared folder. */
+static int same_start(const uf_trainer *tr, uf_trainer_start start, uf_err *e)
+{
+    if (uf_dist_barrier(e) || uf_dist_same((uint64_t)start, "how the run starts (fresh, resumed, done)", e) ||
+        uf_dist_same((uint64_t)tr->ts.step, "the step the run resumes at", e))
+        return uf_wrap(e, "%s must be one folder every rank reads", tr->c.dir);
+    return 0;
 }
 
 static int train(ft *f, uf_trainer *tr, uf_trainer_start start, uf_finetune_result *res, uf_err *e)
 {
     static const uf_trainer_ops ops = {.begin_epoch = begin_epoch, .step = step, .end_epoch = end_epoch};
-    if (start == UF_TRAINER_FRESH && (settings_file(f, tr->c.note, e) || (f->c->dump && dump_model(f, "init.pth", e))))
+    if (start == UF_TRAINER_FRESH && f->rank == 0 &&
+        (settings_file(f, tr->c.note, e) || (f->c->dump && dump_model(f, "init.pth", e))))
         return -1;
     if ((f->c->recipe == UF_RECIPE_COTUNING && relation_load(f, start, e)) || eval_restore(f, tr->ts.step, e))
         return -1;
-    if (uf_trainer_run(tr, &ops, f, &res->finished, e))
+    if (uf_trainer_run(tr, &ops, f, &res->finished, e) || same_model(f, e))
         return -1;
     return f->c->dump ? dump_model(f, "final.pth", e) : 0;
 }
@@ -745,7 +912,7 @@ static void drop_model(const uf_finetune_cfg *c, const char *dir)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/model.ckpt", dir);
-    if (!c->keep_model)
+    if (!c->keep_model && uf_dist_rank() == 0) /* rank 0 keeps the run folder */
         remove(path);
 }
 
@@ -764,7 +931,7 @@ int uf_finetune(const uf_finetune_cfg *c, const char *dir, uf_finetune_result *r
         return uf_fail(e, "%s: not finished (run it first: uotft run --shard, or without --collect)", dir);
     int rc = setup(&f, &tc, dir, e);
     if (!rc)
-        rc = uf_trainer_open(&tr, &tc, &f.m, &f.opt, c->seed, &start, e);
+        rc = uf_trainer_open(&tr, &tc, &f.m, &f.opt, c->seed, &start, e) || same_start(&tr, start, e) ? -1 : 0;
     if (!rc && start == UF_TRAINER_DONE) {
         res->finished = 1;
         rc = eval_restore(&f, tr.total, e);
@@ -774,10 +941,10 @@ int uf_finetune(const uf_finetune_cfg *c, const char *dir, uf_finetune_result *r
     res->epochs = c->epochs;
     res->steps = tr.ts.step;
     res->seconds = uf_now() - t0;
-    if (!rc && res->finished)
+    if (!rc && res->finished && f.rank == 0) /* the others have no evaluations */
         rc = write_result(&f, res, start == UF_TRAINER_DONE, e);
     uf_trainer_close(&tr);
-    if (!rc && res->finished)
+    if (!rc && res->finished && f.rank == 0)
         drop_model(c, dir);
     free_all(&f);
     return rc;
@@ -785,13 +952,15 @@ int uf_finetune(const uf_finetune_cfg *c, const char *dir, uf_finetune_result *r
 
 /* ---- speed ---- */
 
+/* This rank's share of a random joint batch (streams 1, 2 on rank 0, as in one process). */
 static void random_batch(ft *f)
 {
     const size_t pixels = (size_t)f->n * 3 * f->c->size * f->c->size;
+    const uint64_t sx = 1 + 2 * (uint64_t)f->rank, sy = sx + 1;
     for (size_t i = 0; i < pixels; i++)
-        f->x[i] = (float)(uf_rng_uniform(3, 1, i) * 2 - 1);
+        f->x[i] = (float)(uf_rng_uniform(3, sx, i) * 2 - 1);
     for (int i = 0; i < f->n; i++)
-        f->y[i] = (int)(uf_rng_u64(3, 2, (uint64_t)i) % (uint64_t)(i < f->c->batch ? f->kt : f->ks));
+        f->y[i] = (int)(uf_rng_u64(3, sy, (uint64_t)i) % (uint64_t)(i < f->bt ? f->kt : f->ks));
 }
 
 int uf_finetune_bench(const uf_finetune_cfg *c, int target_classes, int source_classes, int steps, double *sec,
@@ -802,6 +971,10 @@ int uf_finetune_bench(const uf_finetune_cfg *c, int target_classes, int source_c
     uf_head_spec heads[2] = {{"fc_target", target_classes, UF_HEAD_LINEAR},
                              {"fc_source", source_classes, UF_HEAD_LINEAR}};
     int rc = c->recipe != UF_RECIPE_LABELLED ? uf_fail(e, "the benchmark times the labelled recipe") : 0;
+    if (!rc && c->bn_groups > 1)
+        rc = uf_fail(e, "the benchmark times MPI ranks, not --bn-groups");
+    if (!rc)
+        rc = check_groups(c, e);
     if (!rc)
         rc = uf_arch_parse(c->arch, &a, e) || uf_model_create(&f.m, &a, heads, 2, e) || alloc_buffers(&f, e);
     if (!rc) {

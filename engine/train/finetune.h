@@ -30,7 +30,16 @@
  * Run folder DIR: NAME.state.ckpt / NAME.log.tsv / NAME.ckpt (trainer.h; log
  * values loss, loss_target, loss_source), settings.txt (the settings note),
  * eval.tsv (epoch, top1, correct, images), result.tsv (key, value), and for
- * Co-Tuning relation.npy. A killed run resumes to the bit-identical result. */
+ * Co-Tuning relation.npy. A killed run resumes to the bit-identical result.
+ *
+ * Data parallelism (core/dist.h; `mpirun -np P uotft finetune`), as the official code's 4 GPUs under
+ * DistributedDataParallel without SyncBN: rank r trains on the r-th contiguous share of each step's
+ * target rows and of its source rows (B and mu*B divisible by P), BatchNorm over its share, the
+ * gradients averaged over the ranks (the loss is the global batch's mean) and the same SGD step
+ * everywhere; rank 0's running statistics are broadcast after each step. The global batch holds the
+ * rows one process would draw. Rank 0 alone writes the run folder and evaluates; every rank resumes
+ * from its state file. bn_groups G > 1 in one process computes the same thing in turn (ghost
+ * BatchNorm, the running statistics group 0's): the single-process reference of a P = G run. */
 #ifndef UF_TRAIN_FINETUNE_H
 #define UF_TRAIN_FINETUNE_H
 
@@ -62,6 +71,7 @@ typedef struct uf_finetune_cfg {
     int size, epochs, batch, source_batch, eval_every, eval_batch;
     double lr, head_lr_mult, momentum, weight_decay, lambda, scale_min;
     int nesterov, no_flip;
+    int bn_groups;             /* > 1: ghost BatchNorm, the joint batch cut as that many MPI ranks cut it */
     uint64_t seed;
     /* run control: not settings */
     const char *dump;          /* folder for the oracle: init.pth, each step's inputs, final.pth */

@@ -135,17 +135,23 @@ static uf_loader_cfg train_view(const uf_finetune_cfg *c, int batch, uint64_t se
                            .scale_min = c->scale_min, .no_flip = c->no_flip};
 }
 
-int uf_ftdata_target_loader(const uf_ftdata *d, const uf_finetune_cfg *c, uf_loader **L, uf_err *e)
+int uf_ftdata_target_loader(const uf_ftdata *d, const uf_finetune_cfg *c, int parts, int part, uf_loader **L,
+                            uf_err *e)
 {
     uf_loader_cfg lc = train_view(c, c->batch, sub_seed(c, SEED_TARGET_LOADER));
+    lc.parts = parts;
+    lc.part = part;
     lc.rows = d->train.row;
     lc.nrows = d->train.n;
     return uf_loader_open(L, &d->target, &lc, e);
 }
 
-int uf_ftdata_source_loader(const uf_ftdata *d, const uf_finetune_cfg *c, int strong, uf_loader **L, uf_err *e)
+int uf_ftdata_source_loader(const uf_ftdata *d, const uf_finetune_cfg *c, int strong, int parts, int part,
+                            uf_loader **L, uf_err *e)
 {
     uf_loader_cfg lc = train_view(c, c->source_batch, sub_seed(c, SEED_SOURCE_LOADER));
+    lc.parts = parts;
+    lc.part = part;
     lc.rows = d->src.row;
     lc.nrows = d->src.n;
     lc.view = strong ? UF_VIEW_STRONG : UF_VIEW_WEAK;

@@ -21,8 +21,11 @@ int uf_ftdata_open(uf_ftdata *d, const uf_finetune_cfg *c, uf_err *e);
 void uf_ftdata_free(uf_ftdata *d);
 
 /* Loaders: the target's training view (batch B), and the source's weak (view 1) and strong (view 2)
- * views of the same rows in the same order (batch mu*B). */
-int uf_ftdata_target_loader(const uf_ftdata *d, const uf_finetune_cfg *c, uf_loader **L, uf_err *e);
-int uf_ftdata_source_loader(const uf_ftdata *d, const uf_finetune_cfg *c, int strong, uf_loader **L, uf_err *e);
+ * views of the same rows in the same order (batch mu*B). parts > 1: only the part-th contiguous
+ * share of every batch (an MPI rank's; uf_loader_cfg.parts). */
+int uf_ftdata_target_loader(const uf_ftdata *d, const uf_finetune_cfg *c, int parts, int part, uf_loader **L,
+                            uf_err *e);
+int uf_ftdata_source_loader(const uf_ftdata *d, const uf_finetune_cfg *c, int strong, int parts, int part,
+                            uf_loader **L, uf_err *e);
 
 #endif

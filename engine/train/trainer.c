@@ -122,6 +122,8 @@ static uf_ckpt_extra extras(const uf_trainer *t)
 
 static int save_state(uf_trainer *t, uf_err *e)
 {
+    if (t->c.read_only)
+        return 0;
     uf_ckpt_extra x = extras(t);
     return log_write(t, e) || uf_ckpt_save_ex(t->state, t->m, t->opt, &t->ts, &x, e) ? -1 : 0;
 }
@@ -144,6 +146,8 @@ static int load_state(uf_trainer *t, uf_err *e)
  * no_final only the state checkpoint goes. */
 static int save_final(uf_trainer *t, uf_err *e)
 {
+    if (t->c.read_only)
+        return 0;
     if (t->c.no_final) {
         remove(t->state);
         return 0;
@@ -205,7 +209,8 @@ int uf_trainer_open(uf_trainer *t, const uf_trainer_cfg *c, uf_model *m, uf_sgd 
     snprintf(t->state, sizeof t->state, "%s/%s.state.ckpt", c->dir, c->name);
     snprintf(t->log, sizeof t->log, "%s/%s.log.tsv", c->dir, c->name);
     snprintf(t->final, sizeof t->final, "%s/%s.ckpt", c->dir, c->name);
-    remove_temporaries(c->dir, c->name);
+    if (!c->read_only)
+        remove_temporaries(c->dir, c->name);
     int done = final_done(t, e);
     if (done < 0)
         return -1;
@@ -218,7 +223,7 @@ int uf_trainer_open(uf_trainer *t, const uf_trainer_cfg *c, uf_model *m, uf_sgd 
         return load_state(t, e);
     }
     *start = UF_TRAINER_FRESH;
-    return uf_mkdirs(c->dir, e);
+    return c->read_only ? 0 : uf_mkdirs(c->dir, e);
 }
 
 static void report(const uf_trainer *t, int64_t start, int64_t end, double t0, double lr, double loss)
@@ -273,7 +278,7 @@ int uf_trainer_run(uf_trainer *t, const uf_trainer_ops *ops, void *ctx, int *fin
             return -1;
     if (t->ts.step < t->total)
         return 0;
-    if (log_write(t, e) || save_final(t, e))
+    if ((!t->c.read_only && log_write(t, e)) || save_final(t, e))
         return -1;
     *finished = 1;
     return 0;

@@ -65,6 +65,8 @@ typedef struct uf_trainer_cfg {
     int ckpt_every;        /* steps between state checkpoints (0: at epoch ends only) */
     int64_t stop_after;    /* stop with a state checkpoint once this many steps are done; 0: run to the end */
     int no_final;          /* 1: no NAME.ckpt at the end (the caller records a finished run itself) */
+    int read_only;         /* 1: reads the run folder but writes nothing (an MPI rank other than 0: rank 0
+                              keeps the folder, the others train the same model beside it) */
     void (*progress)(void *ctx, const uf_train_progress *p);
     void *progress_ctx;
 } uf_trainer_cfg;

@@ -3,7 +3,9 @@
  * different augmentations, and identical ones for the same view_seed whatever the worker count;
  * view_seed 0 keeps the draws keyed by the seed alone; uf_loader_start_at(e, b) gives the
  * batches of uf_loader_start(e) from batch b on; the brightness and contrast jitter changes about 80%
- * of the images (each factor drawn in [0.6, 1.4]) and nothing else, the same way for any worker count. */
+ * of the images (each factor drawn in [0.6, 1.4]) and nothing else, the same way for any worker count;
+ * parts (an MPI rank's share): part p of 2 gives rows [3p, 3p + 3) of every batch of 6, the same rows
+ * and pixels, of the last partial batch (4 rows) the ones it has, also from a mid-epoch start. */
 #define _DEFAULT_SOURCE /* mkdtemp */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +26,8 @@ typedef struct epoch_run {
     float *x; /* N * PER */
 } epoch_run;
 
-static double jitter; /* the loader's brightness and contrast jitter for run_epoch */
+static double jitter;    /* the loader's brightness and contrast jitter for run_epoch */
+static int parts, part; /* the loader's share of each batch for run_epoch */
 
 static void run_epoch(const uf_dataset *ds, uint64_t view_seed, int threads, int epoch, int first, epoch_run *r)
 {
@@ -32,7 +35,7 @@ static void run_epoch(const uf_dataset *ds, uint64_t view_seed, int threads, int
     uf_err e;
     uf_loader_cfg cfg = {.batch = B, .size = S, .view = UF_VIEW_STRONG, .shuffle = 1, .threads = threads,
                          .prefetch = 2, .seed = 9, .scale_min = 0.3, .no_flip = 1, .view_seed = view_seed,
-                         .jitter = jitter};
+                         .jitter = jitter, .parts = parts, .part = part};
     memset(r, 0, sizeof *r);
     r->x = calloc((size_t)N * PER, sizeof(float));
     CHECK_OK(uf_loader_open(&L, ds, &cfg, &e), e);
@@ -48,6 +51,28 @@ static void run_epoch(const uf_dataset *ds, uint64_t view_seed, int threads, int
         k += b->n;
     }
     uf_loader_close(L);
+}
+
+/* Parts 0 and 1 of 2 against the whole batches of `whole` (view seed 1, epoch 1), from batch `first` on. */
+static void check_parts(const uf_dataset *ds, const epoch_run *whole, int first)
+{
+    const int bp = B / 2, nb = (N + B - 1) / B;
+    parts = 2;
+    for (part = 0; part < 2; part++) {
+        epoch_run r;
+        run_epoch(ds, 1, 2, 1, first, &r);
+        int k = 0;
+        for (int b = first; b < nb; b++) {
+            int from = b * B + part * bp, n = N - from < bp ? N - from : bp;
+            n = n < 0 ? 0 : n;
+            CHECK(k + n <= N && memcmp(r.rows + k, whole->rows + from, sizeof(int) * (size_t)n) == 0);
+            CHECK(memcmp(r.x + (size_t)k * PER, whole->x + (size_t)from * PER, sizeof(float) * PER * (size_t)n) == 0);
+            k += n;
+        }
+        CHECK(r.nb == (k + bp - 1) / bp && r.nb >= nb - first - 1);
+        free(r.x);
+    }
+    parts = part = 0;
 }
 
 int main(void)
@@ -107,6 +132,9 @@ int main(void)
     epoch_run none;
     run_epoch(&ds, 1, 2, 1, 99, &none);
     CHECK(none.nb == 0);
+    /* an MPI rank's share of every batch: the whole batches' rows and pixels */
+    check_parts(&ds, &v1, 0);
+    check_parts(&ds, &v1, 3);
     /* jitter: the same rows, most images changed, deterministic */
     epoch_run j1, j2;
     jitter = 0.4;
