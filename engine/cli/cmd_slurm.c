@@ -283,8 +283,6 @@ static void sizes(const slurm_cmd *c, const uf_plan_summary *p, uf_slurm_spec *s
         if (c->time_s > 0 || unknown[st])
             s->time_s[st] = c->time_s > 0 ? c->time_s : 86400;
     }
-    if (c->prepare_shards > 1 && k == 1)
-        fprintf(stderr, "uotft slurm: this uotft run cannot split the preparation yet: prepare.sbatch has 1 task\n");
 }
 
 /* Writes the scripts, then prints the sbatch commands or submits them. */

@@ -6,24 +6,19 @@
 #include "../core/fileio.h"
 
 /* The one place that follows `uotft run`'s options: what each stage adds to the shared line (%K and
- * %N stand for the task counts) and whether its job is an array. The contract (issue 13):
- * --prepare-only prepares and runs nothing, with --shard I/K only ImageNet's rows of shard I;
- * --shard I/N splits the distinct runs; --collect writes the tables from the finished runs. Until
- * cmd_run has --prepare-only and --collect, what it has does the same work: a shard past every
- * manifest's jobs (999999/1000000) prepares and runs nothing, in one task (two preparations at once
- * would extract the same rows), and a plain run finds every run finished and writes the tables
- * (--jobs 1: were one missing, it would be trained here, in this job's cores). When they land:
- *   [UF_SLURM_PREPARE] = {"prepare", "--prepare-only --shard \"$SLURM_ARRAY_TASK_ID/%K\"", 1},
- *   [UF_SLURM_MERGE] = {"prepare-merge", "--prepare-only", 0},
- *   [UF_SLURM_COLLECT] = {"collect", "--collect", 0}, */
+ * %N stand for the task counts) and whether its job is an array. --prepare-only --shard I/K extracts
+ * ImageNet's rows of shard I and nothing else; --prepare-only merges them and does the rest of the
+ * preparation; --shard I/N runs the distinct runs k with k mod N = I; --collect writes the tables from
+ * the finished runs (were one missing, it fails rather than train it in this job's cores). */
 static const struct {
     const char *name, *args, *what;
     int array;
 } stages[UF_SLURM_NSTAGES] = {
-    [UF_SLURM_PREPARE] = {"prepare", "--shard 999999/1000000", "the preparation's shards", 0},
-    [UF_SLURM_MERGE] = {"prepare-merge", "--shard 999999/1000000", "the rest of the preparation", 0},
+    [UF_SLURM_PREPARE] = {"prepare", "--prepare-only --shard \"$SLURM_ARRAY_TASK_ID/%K\"", "the preparation's shards",
+                          1},
+    [UF_SLURM_MERGE] = {"prepare-merge", "--prepare-only", "the rest of the preparation", 0},
     [UF_SLURM_RUNS] = {"runs", "--shard \"$SLURM_ARRAY_TASK_ID/%N\" --jobs 1", "the runs, one share per array task", 1},
-    [UF_SLURM_COLLECT] = {"collect", "--jobs 1", "tables, reports and figures", 0},
+    [UF_SLURM_COLLECT] = {"collect", "--collect", "tables, reports and figures", 0},
 };
 
 const char *uf_slurm_script_name(uf_slurm_stage st)

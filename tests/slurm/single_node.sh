@@ -97,7 +97,9 @@ echo "slurm: $host idle after $i s (ports $1, $2)"
 set -- "$root/experiments/table4.ini" "$root/experiments/table2.ini" --tier full --set scale=tiny \
   --set downloads="$world/data" --set recipes="$world/recipes"
 t0=$(date +%s)
-"$uotft" slurm "$@" --set store="$w/slurm-store" --out-root "$w/slurm-out" --out "$w/scripts" --cpus 1 --submit \
+runs=$("$uotft" run "$@" --plan 2> /dev/null | sed -n 's/^# total: .* and \([0-9]*\) distinct runs.*/\1/p')
+[ -n "$runs" ] || fail "uotft run --plan counted no runs"
+"$uotft" slurm "$@" --set store="$w/slurm-store" --out-root "$w/slurm-out" --out "$w/scripts" --cpus 1 --prepare-shards 2 --submit \
   > "$w/submit.out" 2> "$w/submit.err" || fail "uotft slurm: $(cat "$w/submit.out" "$w/submit.err")"
 cat "$w/submit.out"
 collect=$(sed -n 's/^collect.sbatch: job \([0-9]*\)$/\1/p' "$w/submit.out")
@@ -118,11 +120,15 @@ while :; do
 done
 slurm_s=$(($(date +%s) - t0))
 tasks=$(sed -n 's/^#SBATCH --array=0-\([0-9]*\).*/\1/p' "$w/scripts/runs.sbatch")
-[ "$tasks" = 15 ] || fail "runs.sbatch: tasks 0-$tasks, not one per distinct run (16)"
-for i in $(seq 0 15); do
-  grep -q "shard $i/16" "$w"/scripts/logs/runs-*_"$i".log || fail "runs task $i did not run its shard"
+[ "$tasks" = $((runs - 1)) ] || fail "runs.sbatch: tasks 0-$tasks, not one per distinct run ($runs)"
+for i in $(seq 0 $((runs - 1))); do
+  grep -q "shard $i/$runs" "$w"/scripts/logs/runs-*_"$i".log || fail "runs task $i did not run its shard"
 done
-echo "slurm: the four jobs (1 + 1 + 16 + 1 tasks) done in $slurm_s s"
+for i in 0 1; do
+  grep -q "shard $i of 2: done" "$w"/scripts/logs/prepare-*_"$i".log || fail "preparation task $i did not extract its rows"
+done
+grep -q "merging 2 shards" "$w"/scripts/logs/prepare-merge-*.log || fail "prepare-merge did not merge the 2 shards"
+echo "slurm: the four jobs (2 + 1 + $runs + 1 tasks) done in $slurm_s s"
 
 # ---- the same manifests in one unsharded uotft run ----
 t1=$(date +%s)
