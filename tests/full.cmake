@@ -39,7 +39,7 @@ set_tests_properties(cli.features_bad_input PROPERTIES LABELS "cli;full" FIXTURE
 # manifest's runs, tables and figures, then found again (a few minutes on 2 cores)
 add_test(NAME full.tier_tiny COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/full/tier_tiny.sh
          $<TARGET_FILE:uotft> ${PROJECT_SOURCE_DIR} ${UF_FULL_WORLD} ${REF}/released-class-means ${UF_FULL_OUT}/tier-tiny)
-set_tests_properties(full.tier_tiny PROPERTIES LABELS full FIXTURES_REQUIRED full_world)
+set_tests_properties(full.tier_tiny PROPERTIES LABELS full FIXTURES_REQUIRED full_world FIXTURES_SETUP full_tier)
 
 # ctest -L replication-full: every full manifest at the paper's setting on the real downloads, one test
 # each, compared with the paper; skipped (not passed) without the data (tests/full/replication.sh)
@@ -58,5 +58,5 @@ endforeach()
 # sharded as uotft slurm shards it (issue 13): preparation shards merged, run shards collected, equal to
 # the unsharded products and tables byte for byte
 add_test(NAME full.shards COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/full/shards.sh
-         $<TARGET_FILE:uotft> ${PROJECT_SOURCE_DIR} ${UF_FULL_WORLD} ${UF_FULL_OUT}/shards)
-set_tests_properties(full.shards PROPERTIES LABELS full FIXTURES_REQUIRED full_world)
+         $<TARGET_FILE:uotft> ${PROJECT_SOURCE_DIR} ${UF_FULL_WORLD} ${UF_FULL_OUT}/tier-tiny/store ${UF_FULL_OUT}/shards)
+set_tests_properties(full.shards PROPERTIES LABELS full FIXTURES_REQUIRED "full_world;full_tier")

@@ -31,6 +31,16 @@ const uf_full_model uf_full_models[UF_FULL_NMODELS] = {
     {"moco-v2-resnet50", 1, 1},
 };
 
+/* The backbones a linear probe compares: each published one's pooled feature (MoCo's backbone, its MLP
+ * head dropped, as MoCo's own linear evaluation), and ResNet-18 as initialised, never trained. */
+static const struct probe_model {
+    const char *folder, *weights_of; /* weights_of: the uf_full_models entry (NULL: random init) */
+} probe_models[] = {
+    {"supervised-resnet18-probe", "supervised-resnet18"},
+    {"moco-v2-resnet50-probe", "moco-v2-resnet50"},
+    {"random-resnet18-probe", NULL},
+};
+
 /* A tier setting (the first job's view), as given; relative paths made absolute. */
 static int setting(const uf_manifest *m, const char *key, int path, char *buf, size_t n, uf_err *e)
 {
@@ -42,19 +52,20 @@ static int setting(const uf_manifest *m, const char *key, int path, char *buf, s
     return w >= 0 && (size_t)w < n ? 0 : uf_fail(e, "%s: %s: too long", m->path, key);
 }
 
-/* Rows of a data set's training split: listed when it is there, else the `train_images.<set>` setting. */
-static double train_rows(const uf_manifest *m, const char *data, const char *set, uf_err *e)
+/* Rows of a data set's split ("train" or "test"): listed when it is there, else the
+ * `<split>_images.<set>` setting; -1 when neither, -2 on an error. */
+static double split_rows(const uf_manifest *m, const char *data, const char *set, const char *split, uf_err *e)
 {
     char root[4200], key[64], v[64];
     uf_dataset ds;
     uf_err ignored; /* not downloaded yet: the setting stands in */
     snprintf(root, sizeof root, "%s/%s", data, set);
-    if (uf_is_dir(root) && uf_dataset_list(&ds, set, root, "train", 0, &ignored) == 0) {
+    if (uf_is_dir(root) && uf_dataset_list(&ds, set, root, split, 0, &ignored) == 0) {
         double n = ds.n;
         uf_dataset_free(&ds);
         return n;
     }
-    snprintf(key, sizeof key, "train_images.%s", set);
+    snprintf(key, sizeof key, "%s_images.%s", split, set);
     int coords[UF_MAX_AXES] = {0};
     int rc = uf_job_get(m, coords, key, 0, v, sizeof v, e);
     return rc < 0 ? -2 : rc ? -1 : atof(v);
@@ -76,9 +87,9 @@ static int plan_features(const uf_manifest *m, const char *data, const uf_full_m
     snprintf(key, sizeof key, "arch_%s", fm->name);
     if (setting(m, key, 0, arch, sizeof arch, e))
         return -1;
-    double rows = train_rows(m, data, "imagenet", e), targets = 0;
+    double rows = split_rows(m, data, "imagenet", "train", e), targets = 0;
     for (int t = 0; t < UF_FULL_NTARGETS && rows > -2; t++) {
-        double r = train_rows(m, data, uf_full_targets[t], e);
+        double r = split_rows(m, data, uf_full_targets[t], "train", e);
         targets = r < 0 || targets < 0 ? -1 : targets + r;
         rows = r < -1 ? -2 : rows;
     }
@@ -96,6 +107,30 @@ static int plan_features(const uf_manifest *m, const char *data, const uf_full_m
     /* means and counts; the MoCo features kept per image for k-means (float32) with their labels */
     s->disk_bytes = 1000.0 * d * 8 + (fm->kmeans && rows > 0 ? rows * (d * 4 + 8) : 0);
     *imagenet_rows = rows;
+    return 0;
+}
+
+/* The linear probes' features: the probe set's train and test splits through each backbone. */
+static int plan_probes(const uf_manifest *m, const char *data, int size, uf_plan_stage *stages, int cap, int *n,
+                       uf_err *e)
+{
+    char set[64], key[96], arch[64] = "resnet18";
+    if (setting(m, "probe_set", 0, set, sizeof set, e))
+        return -1;
+    double rows = split_rows(m, data, set, "train", e), test = rows < -1 ? -2 : split_rows(m, data, set, "test", e);
+    if (rows < -1 || test < -1)
+        return -1;
+    for (size_t k = 0; k < sizeof probe_models / sizeof probe_models[0]; k++) {
+        uf_plan_stage *s = stage(stages, cap, n);
+        snprintf(key, sizeof key, "arch_%s", probe_models[k].weights_of ? probe_models[k].weights_of : "");
+        if (!s || (probe_models[k].weights_of && setting(m, key, 0, arch, sizeof arch, e)))
+            return s ? -1 : 0;
+        snprintf(s->what, sizeof s->what, "linear-probe features %s: %s train and test", probe_models[k].folder, set);
+        snprintf(s->arch, sizeof s->arch, "%s", probe_models[k].weights_of ? arch : "resnet18");
+        s->size = size;
+        s->images = rows < 0 || test < 0 ? -1 : rows + test;
+        s->disk_bytes = s->images > 0 ? s->images * (2048 * 4 + 8) : 0;
+    }
     return 0;
 }
 
@@ -124,7 +159,7 @@ int uf_prepare_full_plan(const uf_manifest *m, uf_plan_stage *stages, int cap, i
             s->disk_bytes = rows > 0 ? rows * 4 + K * 128 * 8 : 0;
         }
     }
-    return 0;
+    return plan_probes(m, data, atoi(sz), stages, cap, n, e);
 }
 
 /* ---- 1. the downloads, verified ---- */
@@ -188,6 +223,8 @@ static int verify_downloads(const uf_manifest *m, const char *data, const char *
         return 0;
     }
     free(before);
+    if (strchr(recipes, '\'') || strchr(m->root, '\'') || strchr(data, '\''))
+        rc = uf_fail(e, "%s: paths with quotes are not supported for verifying the downloads", data);
     for (size_t i = 0; i < NDOWNLOADS && !rc; i++) {
         char cmd[13000];
         snprintf(cmd, sizeof cmd, "UOTFT_RECIPES='%s' sh '%s/datasets/verify' --dest '%s/%s' %s >&2", recipes, m->root,
@@ -230,7 +267,7 @@ static void shard_rows(int rows, int i, int n, int *begin, int *end)
 static int outputs_done(const char *base, int shard, int keep)
 {
     static const char *const kinds[] = {".means.npy", ".counts.npy", ".features.npy", ".labels.npy"};
-    char out[4500];
+    char out[4600];
     snprintf(out, sizeof out, "%s.part", base);
     int done = !shard || uf_is_file(out);
     for (int k = shard ? 2 : 0; k < (keep ? 4 : 2); k++) {
@@ -463,6 +500,67 @@ static int clusters(const full_paths *p, const uf_full_model *fm, int k, const c
     return uf_prepare_clusters(&j, e);
 }
 
+/* ---- 4. linear-probe features (experiments/backbones.ini) ---- */
+
+
+/* The model and what it is made from: the weights file's sum, or the random initialisation. */
+static int probe_model(const full_paths *p, const uf_manifest *m, const struct probe_model *pm, const char *data_sum,
+                       uf_model *model, char *source, size_t n, uf_err *e)
+{
+    char weights[4096], arch[64];
+    int head;
+    if (!pm->weights_of) {
+        uf_arch a;
+        if (uf_arch_parse("resnet18", &a, e) || uf_model_create(model, &a, NULL, 0, e))
+            return -1;
+        uf_model_init_weights(model, 0);
+        snprintf(source, n, "random=resnet18 seed=0 size=%d downloads=sha256:%s conv=%s probe", p->size, data_sum,
+                 uf_conv_path());
+        return 0;
+    }
+    uf_full_model pooled = {pm->weights_of, 0, 0}; /* the backbone's pooled feature, whatever its head */
+    if (model_source(p, m, &pooled, data_sum, source, n - 8, weights, arch, e))
+        return -1;
+    strcat(source, " probe");
+    return uf_model_from_file(weights, arch, NULL, NULL, UF_OUT_FEATURES, model, &head, e);
+}
+
+/* features/<model>-probe/: the probe set's per-image pooled features, train and test splits, as uotft
+ * features writes them (<set>-<split>.features.npy, .labels.npy) for uf_probe_files. */
+static int probe_features(const full_paths *p, const uf_manifest *m, const struct probe_model *pm,
+                          const char *data_sum, const char *set, uf_err *e)
+{
+    char dir[4400], source[1024], root[4200], files[UF_STAMP_MAX_FILES][128];
+    uf_model model;
+    snprintf(dir, sizeof dir, "%s/%s", p->features, pm->folder);
+    if (probe_model(p, m, pm, data_sum, &model, source, sizeof source, e))
+        return -1;
+    int rc = 0, nf = 0;
+    if (!uf_stamp_ok(dir, source) && !(rc = claim_folder(dir, source, 0, e))) {
+        snprintf(root, sizeof root, "%s/%s", p->data, set);
+        for (int split = 0; split < 2 && !rc; split++) {
+            uf_dataset ds;
+            char name[96];
+            snprintf(name, sizeof name, "%s-%s", set, split ? "test" : "train");
+            uf_dsfeat_cfg c = {.ex = {.size = p->size, .batch = FEATURE_BATCH, .loader_threads = 2, .head = -1},
+                               .dir = dir, .name = name, .made_from = source, .keep_features = 1, .progress = 1};
+            rc = uf_dataset_list(&ds, set, root, split ? "test" : "train", 0, e) || uf_dataset_open_images(&ds, NULL, e);
+            char base[4500];
+            snprintf(base, sizeof base, "%s/%s", dir, name);
+            c.end = ds.n;
+            if (!rc && !outputs_done(base, 0, 1))
+                rc = uf_dataset_features(&model, &ds, &c, e) ? -1 : 0;
+            uf_dataset_free(&ds);
+            snprintf(files[nf++], 128, "%s.features.npy", name);
+            snprintf(files[nf++], 128, "%s.labels.npy", name);
+        }
+        if (!rc)
+            rc = uf_stamp_write(dir, source, files, nf, e);
+    }
+    uf_model_free(&model);
+    return rc;
+}
+
 int uf_prepare_full_manifest(const uf_manifest *m, int shard_i, int shard_n, uf_err *e)
 {
     double t0 = uf_now();
@@ -490,6 +588,12 @@ int uf_prepare_full_manifest(const uf_manifest *m, int shard_i, int shard_n, uf_
         if (!shard_n && fm->kmeans && (clusters(&p, fm, atoi(kv[0]), "", e) || clusters(&p, fm, atoi(kv[1]), "-1x", e)))
             return -1;
     }
+    char probe_set[64];
+    if (!shard_n && setting(m, "probe_set", 0, probe_set, sizeof probe_set, e))
+        return -1;
+    for (size_t k = 0; !shard_n && k < sizeof probe_models / sizeof probe_models[0]; k++)
+        if (probe_features(&p, m, &probe_models[k], data_sum, probe_set, e))
+            return -1;
     if (shard_n)
         fprintf(stderr, "[prepare full] shard %d of %d: done (%.1f s); merge with uotft run --prepare-only\n", shard_i,
                 shard_n, uf_now() - t0);

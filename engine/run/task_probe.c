@@ -55,7 +55,6 @@ static const char *value_of(const uf_table *t, int r0, int cm, const char *metri
 
 static int probe_report(const uf_run_ctx *ctx, FILE *md, uf_err *e)
 {
-    (void)e;
     const uf_table *t = &ctx->table;
     const int cm = 1 + ctx->m->naxes;
     fprintf(md, "| backbone | held-out accuracy (%%) | training accuracy (%%) | features | L-BFGS iterations |\n"
@@ -70,10 +69,14 @@ static int probe_report(const uf_run_ctx *ctx, FILE *md, uf_err *e)
         chance = value_of(t, r, cm, "chance");
         classes = value_of(t, r, cm, "classes");
     }
+    char set[64] = "pool";
+    int coords[UF_MAX_AXES] = {0};
+    if (uf_job_get(ctx->m, coords, "probe_set", 0, set, sizeof set, e) < 0)
+        return -1;
     fprintf(md, "\nChance is %s%% (%s classes). Multinomial logistic regression on the pooled features of the "
-                "pool's training images, each standardised with the training mean and deviation, evaluated on "
+                "%s's training images, each standardised with the training mean and deviation, evaluated on "
                 "its held-out images (engine/train/probe.h).\n",
-            chance, classes);
+            chance, classes, set);
     return 0;
 }
 

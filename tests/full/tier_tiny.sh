@@ -12,7 +12,7 @@ uotft=$1 root=$2 world=$3 released=$4 w=$5
 rm -rf "$w" && mkdir -p "$w"
 fail() { echo "FAIL: $*"; exit 1; }
 set -- --tier full --set scale=tiny --set downloads="$world/data" --set recipes="$world/recipes" \
-  --set store="$w/store" --out-root "$w/out" --jobs 2
+  --set store="$w/store" --out-root "$w/out" --jobs 2 --threads 2
 "$uotft" run "$@" 2> "$w/log" || fail "run: $(tail -5 "$w/log")"
 grep '^\[prepare full\]' "$w/log" | tail -6
 
