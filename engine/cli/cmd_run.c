@@ -156,18 +156,28 @@ static long count_all_jobs(char **paths, int n, int filter, const char *tier_lis
     return total;
 }
 
+/* The manifests that define o->tier (all of them without `filter`), in *kept (freed by the caller). */
+static int tier_manifests(char **paths, int n, int filter, const uf_run_opts *o, char ***kept, int *nkept,
+                          uf_err *e)
+{
+    *nkept = 0;
+    if (!(*kept = uf_calloc((size_t)n + 1, sizeof **kept, e)))
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (!filter || has_tier(paths[i], o, e) != 0)
+            (*kept)[(*nkept)++] = paths[i];
+    return 0;
+}
+
 /* The distinct runs of the tier's manifests, which --shard I/N deals out. */
 static int shard_keys(const char *cmd, char **paths, int n, int filter, const uf_run_opts *o, uf_run_keys *keys)
 {
     uf_err e;
-    char **kept = uf_calloc((size_t)n + 1, sizeof *kept, &e);
-    int nkept = 0;
-    if (!kept)
-        return cli_error(cmd, &e);
-    for (int i = 0; i < n; i++)
-        if (!filter || has_tier(paths[i], o, &e) != 0)
-            kept[nkept++] = paths[i];
-    int rc = uf_run_distinct(kept, nkept, o, keys, &e) ? cli_error(cmd, &e) : 0;
+    char **kept;
+    int nkept;
+    int rc = tier_manifests(paths, n, filter, o, &kept, &nkept, &e) || uf_run_distinct(kept, nkept, o, keys, &e)
+                 ? cli_error(cmd, &e)
+                 : 0;
     free(kept);
     return rc;
 }
@@ -207,15 +217,13 @@ static int run_tier(const char *cmd, char **paths, int n, int filter, uf_run_opt
 static int plan_tier(const char *cmd, char **paths, int n, int filter, const uf_run_opts *o, int *ran)
 {
     uf_err e;
-    char **kept = uf_calloc((size_t)n + 1, sizeof *kept, &e);
-    int nkept = 0;
-    if (!kept)
-        return cli_error(cmd, &e);
-    for (int i = 0; i < n; i++)
-        if (!filter || has_tier(paths[i], o, &e) != 0)
-            kept[nkept++] = paths[i];
+    char **kept;
+    int nkept;
+    int rc = tier_manifests(paths, n, filter, o, &kept, &nkept, &e) ||
+                     (nkept && uf_run_plan(kept, nkept, o, stdout, &e))
+                 ? cli_error(cmd, &e)
+                 : 0;
     *ran += nkept;
-    int rc = nkept && uf_run_plan(kept, nkept, o, stdout, &e) ? cli_error(cmd, &e) : 0;
     free(kept);
     return rc;
 }
