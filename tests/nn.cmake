@@ -71,3 +71,5 @@ set_tests_properties(oracle.nn_export PROPERTIES LABELS oracle FIXTURES_REQUIRED
 add_test(NAME cli.nn_export COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/nn_export.sh $<TARGET_FILE:uotft>
          ${MINI_PRETRAIN})
 set_tests_properties(cli.nn_export PROPERTIES LABELS cli)
+add_test(NAME cli.bench_train COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/bench_train.sh $<TARGET_FILE:uotft>)
+set_tests_properties(cli.bench_train PROPERTIES LABELS cli)

@@ -15,6 +15,7 @@ void uf_set_threads(int n)
 
 int uf_threads(void) { return omp_get_max_threads(); }
 int uf_thread_id(void) { return omp_get_thread_num(); }
+int uf_team_size(void) { return omp_get_num_threads(); }
 
 double uf_now(void)
 {

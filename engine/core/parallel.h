@@ -8,6 +8,8 @@ void uf_set_threads(int n);
 int uf_threads(void);
 /* Index of the calling thread inside a parallel region (0 outside). */
 int uf_thread_id(void);
+/* Threads in the current parallel region's team (1 outside). */
+int uf_team_size(void);
 /* Monotonic wall-clock seconds. */
 double uf_now(void);
 

@@ -184,13 +184,24 @@ static inline __mmask16 AVX512 tail_mask(const plan *pl, size_t v)
 
 /* ---- the implicit GEMM, output rows over positions ---- */
 
-// wq: (K, nq) -> wp: (ceil(K/MR), nq, MR), rows past K zero
-static void pack_weights(int k, int nq, const float *wq, float *wp)
+/* The implicit GEMM's weights, packed: wp (ceil(rows/MR), C'*ntap, MR) with
+ * entry (row, q = c'*ntap + l) = w[row*rs + c'*cs + tap[l]], rows past `rows`
+ * zero. The forward's rows are output channels (rs = C*kk, cs = kk); the input
+ * gradient's are input channels read through the transposed kernel (rs = kk,
+ * cs = C*kk). Block by block on the threads: at 512 x 4608 a serial pack kept
+ * the second core waiting. */
+static void pack_weights(const float *w, int rows, int nq, const tapset *t, size_t rs, size_t cs, float *wp)
 {
-    for (int kb = 0; kb < (k + MR - 1) / MR; kb++)
-        for (int q = 0; q < nq; q++)
+    const int nb = (rows + MR - 1) / MR, nt = t->ntap;
+#pragma omp parallel for schedule(static) if ((double)nb * MR * nq > UF_PAR_MIN)
+    for (int kb = 0; kb < nb; kb++) {
+        float *out = wp + (size_t)kb * nq * MR;
+        for (int q = 0; q < nq; q++) {
+            const float *col = w + (size_t)(q / nt) * cs + t->tap[q % nt];
             for (int r = 0; r < MR; r++)
-                *wp++ = kb * MR + r < k ? wq[(size_t)(kb * MR + r) * nq + q] : 0.0f;
+                *out++ = kb * MR + r < rows ? col[(size_t)(kb * MR + r) * rs] : 0.0f;
+        }
+    }
 }
 
 /* y[0:rows, v0*16 : v0*16 + NP] (row stride P) = wp (nq, MR) x xcol (nq, NP) + beta y,
@@ -234,29 +245,38 @@ static void AVX512 fwd_block(const plan *pl, const float *wp, const float *x, si
     }
 }
 
-/* tiles [t0, t1): every output-row block, the tiles' x slab staying in cache */
-static void fwd_chunk(int k, const plan *pl, const float *wp, const float *x, float *y, float beta, int t0, int t1)
+/* tiles [t0, t1) of output-row blocks [kb0, kb1), the tiles' x slab staying in cache */
+static void fwd_chunk(int k, const plan *pl, const float *wp, const float *x, float *y, float beta, int t0, int t1,
+                      int kb0, int kb1)
 {
-    for (int kb = 0; kb < (k + MR - 1) / MR; kb++) {
+    for (int kb = kb0; kb < kb1; kb++) {
         int rows = k - kb * MR < MR ? k - kb * MR : MR;
         for (int t = t0; t < t1; t++)
             fwd_block(pl, wp + (size_t)kb * pl->nq * MR, x, (size_t)t * NV, y + (size_t)kb * MR * pl->P, rows, beta);
     }
 }
 
-/* y: (K, P) = wp x the columns of x + beta y, chunks of tiles on the threads */
+/* y: (K, P) = wp x the columns of x + beta y. Work items are chunks of tiles
+ * times groups of output-row blocks, chunk-major so that a thread's items share
+ * x slabs. Small maps (ResNet-18's last stage at 112 px has 11 tiles) are split
+ * over the row blocks too, or one thread would wait for the other's extra tile;
+ * every output is summed in the same order however the work is split. */
 static void run_gemm(int k, const plan *pl, const float *wp, const float *x, float *y, float beta)
 {
     const size_t nt = (pl->P + NP - 1) / NP;
+    const int nkb = (k + MR - 1) / MR, want = 16 * uf_threads();
     /* chunks whose x slab (C rows of the chunk's positions) is about 128 KB, two per thread at least */
     const size_t rows = pl->nq ? (size_t)pl->nq : 1;
     size_t per = 294912 / (rows * NP), fair = (nt + 2 * uf_threads() - 1) / (2 * uf_threads());
     per = per < 1 ? 1 : per > fair ? fair : per;
     const int nch = (int)((nt + per - 1) / per);
+    int groups = nch >= want ? 1 : (want + nch - 1) / nch;
+    groups = groups > nkb ? nkb : groups;
 #pragma omp parallel for schedule(static) if ((double)pl->P * k * pl->nq > UF_PAR_MIN)
-    for (int ch = 0; ch < nch; ch++) {
+    for (int item = 0; item < nch * groups; item++) {
+        const int ch = item / groups, g = item % groups;
         int t0 = (int)(ch * per), t1 = (size_t)(ch + 1) * per < nt ? (int)((ch + 1) * per) : (int)nt;
-        fwd_chunk(k, pl, wp, x, y, beta, t0, t1);
+        fwd_chunk(k, pl, wp, x, y, beta, t0, t1, g * nkb / groups, (g + 1) * nkb / groups);
     }
 }
 
@@ -306,20 +326,20 @@ static void phases(const uf_conv_dims *d, float *x, float *ph, int to_phase, int
 
 /* ---- forward and input gradient ---- */
 
-/* Workspace of a run: the phases (stride 2), the weights as (rows, nq) and packed, the plan. */
+/* Workspace of a run: the phases (stride 2), the packed weights, the plan. */
 typedef struct run_ws {
-    float *ph, *wq, *wp, *plan;
+    float *ph, *wp, *plan;
 } run_ws;
 
 static int run_ws_get(const uf_conv_dims *d, const tapset *t, int rows, uf_ws *ws, run_ws *r, uf_err *e)
 {
     const size_t P = (size_t)t->n * t->h * t->w, nv = (P + NP - 1) / NP * NV, nq = (size_t)t->c * t->ntap;
-    const size_t nph = d->stride == 2 ? fl(4 * sizeof(float) * d->c * P) : 0, nwq = fl(sizeof(float) * rows * nq);
+    const size_t nph = d->stride == 2 ? fl(4 * sizeof(float) * d->c * P) : 0;
     const size_t nwp = fl(sizeof(float) * (size_t)(rows + MR - 1) / MR * MR * nq);
-    float *p = uf_ws_get(ws, nph + nwq + nwp + plan_floats(t, t->ntap, nq, nv), e);
+    float *p = uf_ws_get(ws, nph + nwp + plan_floats(t, t->ntap, nq, nv), e);
     if (!p)
         return -1;
-    *r = (run_ws){.ph = p, .wq = p + nph, .wp = p + nph + nwq, .plan = p + nph + nwq + nwp};
+    *r = (run_ws){.ph = p, .wp = p + nph, .plan = p + nph + nwp};
     return 0;
 }
 
@@ -331,11 +351,8 @@ int uf_conv_direct_forward(const uf_conv_dims *d, const float *w, const float *x
     run_ws r;
     if (run_ws_get(d, &t, d->k, ws, &r, e))
         return -1;
-    const int nt = t.ntap, nq = d->c * nt, kk = d->ks * d->ks;
-    for (int k = 0; k < d->k; k++) // w: (K, C, ks, ks) -> wq: (K, C*ntap)
-        for (int q = 0; q < nq; q++)
-            r.wq[(size_t)k * nq + q] = w[((size_t)k * d->c + q / nt) * kk + t.tap[q % nt]];
-    pack_weights(d->k, nq, r.wq, r.wp);
+    const size_t kk = (size_t)d->ks * d->ks;
+    pack_weights(w, d->k, d->c * t.ntap, &t, d->c * kk, kk, r.wp); /* w: (K, C, ks, ks) */
     plan pl;
     const size_t P = (size_t)t.n * t.h * t.w;
     plan_set(&t, (P + NP - 1) / NP * NV, r.plan, &pl);
@@ -355,15 +372,11 @@ int uf_conv_direct_dgrad(const uf_conv_dims *d, const float *w, const float *dy,
     if (run_ws_get(d, &all, d->c, ws, &r, e))
         return -1;
     const size_t P = (size_t)all.n * all.h * all.w;
-    const int kk = d->ks * d->ks;
+    const size_t kk = (size_t)d->ks * d->ks;
     for (int ph = 0; ph < (d->stride == 2 ? 4 : 1); ph++) {
         tapset t;
         dgrad_taps(d, ph, &t);
-        const int nt = t.ntap, nq = d->k * nt;
-        for (int c = 0; c < d->c; c++) // w: (K, C, ks, ks) -> wq: (C, K*ntap), the phase's taps
-            for (int q = 0; q < nq; q++)
-                r.wq[(size_t)c * nq + q] = w[((size_t)(q / nt) * d->c + c) * kk + t.tap[q % nt]];
-        pack_weights(d->c, nq, r.wq, r.wp);
+        pack_weights(w, d->c, d->k * t.ntap, &t, kk, d->c * kk, r.wp); /* w: (K, C, ks, ks), the phase's taps */
         plan pl;
         plan_set(&t, (P + NP - 1) / NP * NV, r.plan, &pl);
         if (d->stride == 2)
@@ -453,26 +466,36 @@ int uf_conv_direct_wgrad(const uf_conv_dims *d, const float *x, const float *dy,
     if (d->stride == 2)
         phases(d, (float *)x, p, 1, 0); /* x is only read */
     const float *src = d->stride == 2 ? p : x;
-    memset(parts, 0, sizeof(float) * wsize * thr);
     /* chunks whose dy and x rows (K + C rows) are about 1 MB, at least 64 vectors
      * (a register block's sums are reduced once per chunk), one per thread at most */
     size_t per = 262144 / (16 * ((size_t)d->k + d->c)), fair = (nv + thr - 1) / thr;
     per = per < 64 ? 64 : per;
     per = per > fair ? fair : per;
     const long nch = (long)((nv + per - 1) / per);
-#pragma omp parallel for schedule(static) num_threads(thr) if (thr > 1)
-    for (long ch = 0; ch < nch; ch++) {
-        size_t v0 = (size_t)ch * per, v1 = v0 + per < nv ? v0 + per : nv;
-        wgrad_chunk(d->k, &pl, src, dy, parts + (size_t)uf_thread_id() * wsize, v0, v1);
-    }
-    for (int th = 1; th < thr; th++) /* the threads' partial sums, in a fixed order */
-#pragma omp simd
-        for (size_t kq = 0; kq < wsize; kq++)
-            parts[kq] += parts[th * wsize + kq];
     const int kk = d->ks * d->ks, nt = t.ntap;
-    for (size_t kc = 0; kc < (size_t)d->k * d->c; kc++) /* onto the live taps */
-        for (int l = 0; l < nt; l++)
-            dw[kc * kk + t.tap[l]] += parts[kc * nt + l];
+    /* one region: the partials zeroed, the chunks, then the partials summed in a fixed
+     * order onto the live taps, all on the threads (serial sums kept a core waiting) */
+#pragma omp parallel num_threads(thr) if (thr > 1)
+    {
+        float *mine = parts + (size_t)uf_thread_id() * wsize;
+        for (int th = uf_thread_id(); th < thr; th += uf_team_size()) /* a smaller team leaves none unset */
+            memset(parts + (size_t)th * wsize, 0, sizeof(float) * wsize);
+#pragma omp barrier
+#pragma omp for schedule(static)
+        for (long ch = 0; ch < nch; ch++) {
+            size_t v0 = (size_t)ch * per, v1 = v0 + per < nv ? v0 + per : nv;
+            wgrad_chunk(d->k, &pl, src, dy, mine, v0, v1);
+        }
+#pragma omp for schedule(static)
+        for (long kc = 0; kc < (long)d->k * d->c; kc++)
+            for (int l = 0; l < nt; l++) {
+                const size_t kq = (size_t)kc * nt + l;
+                float sum = parts[kq];
+                for (int th = 1; th < thr; th++)
+                    sum += parts[th * wsize + kq];
+                dw[kc * kk + t.tap[l]] += sum;
+            }
+    }
     return 0;
 }
 

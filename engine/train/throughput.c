@@ -32,6 +32,67 @@ double uf_sgemm_gflops(void)
     return best;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define CHAINS 24 /* independent accumulators: enough to cover the FMA latency on both pipes */
+#define FMA_ITERS 30000000L /* about 0.1 s a thread */
+
+/* FMA_ITERS x CHAINS vector FMAs; the sum is returned so that the loop is not dropped */
+__attribute__((target("avx512f"))) static float fma_loop_512(void)
+{
+    __m512 acc[CHAINS], mul = _mm512_set1_ps(0.999f), add = _mm512_set1_ps(1e-3f);
+    for (int c = 0; c < CHAINS; c++)
+        acc[c] = _mm512_set1_ps((float)c);
+    for (long i = 0; i < FMA_ITERS; i++)
+        _Pragma("GCC unroll 24") for (int c = 0; c < CHAINS; c++) acc[c] = _mm512_fmadd_ps(acc[c], mul, add);
+    for (int c = 1; c < CHAINS; c++)
+        acc[0] = _mm512_add_ps(acc[0], acc[c]);
+    return _mm512_reduce_add_ps(acc[0]);
+}
+
+__attribute__((target("avx2,fma"))) static float fma_loop_256(void)
+{
+    __m256 acc[CHAINS], mul = _mm256_set1_ps(0.999f), add = _mm256_set1_ps(1e-3f);
+    for (int c = 0; c < CHAINS; c++)
+        acc[c] = _mm256_set1_ps((float)c);
+    for (long i = 0; i < FMA_ITERS; i++)
+        _Pragma("GCC unroll 24") for (int c = 0; c < CHAINS; c++) acc[c] = _mm256_fmadd_ps(acc[c], mul, add);
+    float lanes[8], sum = 0;
+    for (int c = 1; c < CHAINS; c++)
+        acc[0] = _mm256_add_ps(acc[0], acc[c]);
+    _mm256_storeu_ps(lanes, acc[0]);
+    for (int l = 0; l < 8; l++)
+        sum += lanes[l];
+    return sum;
+}
+
+double uf_fma_peak_gflops(void)
+{
+    const int wide = __builtin_cpu_supports("avx512f");
+    if (!wide && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
+        return 0;
+    const int threads = uf_threads();
+    double best = 0;
+    volatile float sink = 0;
+    for (int r = 0; r < 3; r++) {
+        double t = uf_now();
+#pragma omp parallel num_threads(threads)
+        {
+            float s = wide ? fma_loop_512() : fma_loop_256();
+#pragma omp atomic
+            sink += s;
+        }
+        t = uf_now() - t;
+        double rate = 2.0 * (wide ? 16 : 8) * CHAINS * FMA_ITERS * threads / t / 1e9;
+        best = rate > best ? rate : best;
+    }
+    return best;
+}
+#else
+double uf_fma_peak_gflops(void) { return 0; }
+#endif
+
 /* One training step (or eval forward) on images (batch, 3, size, size) with their labels. */
 static int step(uf_model *m, int train, const float *images, const int *labels, int batch, int size, float *dlogits,
                 uf_err *e)

@@ -21,4 +21,10 @@ int uf_measure_throughput(const uf_arch *a, int train, int batch, int size, int 
 /* GFLOP/s of a 2048^3 OpenBLAS sgemm, best of 3 (0 when short of memory). */
 double uf_sgemm_gflops(void);
 
+/* The cores' float32 multiply-add ceiling in GFLOP/s at uf_threads() threads: every thread
+ * runs 24 independent FMA chains in the widest vectors the CPU has (AVX-512F, else AVX2 +
+ * FMA), best of 3; 0 on other CPUs. OpenBLAS's sgemm on this machine runs AVX2 kernels
+ * (OPENBLAS_CORETYPE), so on an AVX-512 CPU its rate is about half of this one. */
+double uf_fma_peak_gflops(void);
+
 #endif
