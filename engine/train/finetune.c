@@ -832,22 +832,16 @@ static int setup(ft *f, uf_trainer_cfg *tc, const char *dir, uf_err *e)
     return uf_finetune_note(c, tc->note, sizeof tc->note, e);
 }
 
-/* FNV-1a of bytes, continuing from h */
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ ((const unsigned char *)p)[i]) * 0x100000001b3ULL;
-    return h;
-}
-
 /* MPI: the ranks' models (parameters, running statistics) must be identical; a rank that drifted
  * (a nondeterministic library, a different binary) is reported rather than left in the result. */
 static int same_model(const ft *f, uf_err *e)
 {
     if (f->ranks == 1)
         return 0;
-    uint64_t h = fnv(0xcbf29ce484222325ULL, f->m.p.w, sizeof(float) * f->m.p.total);
-    return uf_dist_same(fnv(h, f->m.buf.w, sizeof(float) * f->m.buf.total), "the trained model", e);
+    char hash[17];
+    if (uf_trainer_params_hash(&f->m, hash, e))
+        return -1;
+    return uf_dist_same(strtoull(hash, NULL, 16), "the trained model", e);
 }
 
 /* MPI: every rank has opened the run (rank 0 writes nothing before) and found it at the same step:

@@ -25,8 +25,7 @@ size_t uf_trainer_settings_len(const char *note)
     return t ? (size_t)(t - note) : strlen(note);
 }
 
-/* First 16 hex digits of the sha256 of the parameters and running statistics. */
-static int params_hash(const uf_model *m, char out[17], uf_err *e)
+int uf_trainer_params_hash(const uf_model *m, char out[17], uf_err *e)
 {
     /* the parameters, then the buffers (running statistics), as one stream */
     const void *pieces[2] = {m->p.w, m->buf.w};
@@ -61,7 +60,7 @@ static int log_add(uf_trainer *t, double lr, const double *values, uf_err *e)
 {
     int64_t s = t->ts.step;
     char hash[17] = "", row[512];
-    if (((s & (s - 1)) == 0 || s == t->total) && params_hash(t->m, hash, e))
+    if (((s & (s - 1)) == 0 || s == t->total) && uf_trainer_params_hash(t->m, hash, e))
         return -1;
     int k = snprintf(row, sizeof row, "%lld\t%lld\t%.9g", (long long)s, (long long)t->ts.epoch, lr);
     for (int v = 0; v < t->c.nvalues; v++)

@@ -101,5 +101,8 @@ void uf_trainer_close(uf_trainer *t);
 
 /* The settings part of a note (without " threads=N"), for comparisons across thread counts. */
 size_t uf_trainer_settings_len(const char *note);
+/* The step log's `params`: the first 16 hex digits of the sha256 of the model's parameters and
+ * running statistics. */
+int uf_trainer_params_hash(const uf_model *m, char out[17], uf_err *e);
 
 #endif
