@@ -18,9 +18,11 @@ set -u
 uotft=$1 root=$2 world=$3 w=$4 name=$5 mode=${6:-full}
 shift 5
 [ $# -gt 0 ] && shift
-. "$(dirname "$0")/machine.sh"
-out=$w/out-$name${UF_TEST_MACHINE:+-other}${mode#full}
+# a run with changed settings (mini.regression_catches_change) gets a folder of its own: ctest runs it
+# beside the unchanged sample, and a shared folder would be emptied under that run's feet
+out=$w/out-$name${UF_TEST_MACHINE:+-other}${mode#full}${1:+-changed}
 rm -rf "$out"
+. "$(dirname "$0")/machine.sh"
 mkdir -p "$out"
 fail() { echo "FAIL: $name: $*"; exit 1; }
 sample=
