@@ -56,161 +56,196 @@ static const struct option opts[] = {
     {"help", no_argument, 0, O_HELP},             {0, 0, 0, 0},
 };
 
-int cmd_select(int argc, char **argv)
+/* What the command line asks for. */
+typedef struct select_args {
+    const char *source_means, *source_counts, *target_means, *target_counts, *classes_path, *concept, *out;
+    long top, threads;
+    uf_sel_params sel;
+} select_args;
+
+/* The inputs, read and checked against each other. */
+typedef struct select_inputs {
+    double *source_means;  /* (n_source, dim) */
+    double *target_means;  /* (n_target, dim) */
+    double *target_counts; /* (n_target) images per target class */
+    int n_source, n_target, dim;
+    uf_classes classes;
+    unsigned char *concept_mask; /* (n_source) 1 for the --concept's classes; NULL without --classes */
+    int concept_total;           /* the concept's classes */
+} select_inputs;
+
+/* 0: parsed; otherwise the exit status (--help printed: -1, reported as 0 by the caller). */
+static int parse_args(int argc, char **argv, select_args *a)
 {
     const char *cmd = "select";
-    const char *sm = NULL, *sc = NULL, *tm = NULL, *tc = NULL, *classes_path = NULL, *concept = NULL,
-               *out = NULL;
-    long top = 100, seed = 0, threads = 0, iters;
-    int have_method = 0;
-    uf_sel_params p;
-    uf_sel_defaults(&p);
-    int c;
+    long iters;
+    int have_method = 0, c;
+    *a = (select_args){.top = 100};
+    uf_sel_defaults(&a->sel);
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case O_SM: sm = optarg; break;
-        case O_SC: sc = optarg; break;
-        case O_TM: tm = optarg; break;
-        case O_TC: tc = optarg; break;
-        case O_CLASSES: classes_path = optarg; break;
-        case O_CONCEPT: concept = optarg; break;
-        case O_OUT: out = optarg; break;
+        case O_SM: a->source_means = optarg; break;
+        case O_SC: a->source_counts = optarg; break;
+        case O_TM: a->target_means = optarg; break;
+        case O_TC: a->target_counts = optarg; break;
+        case O_CLASSES: a->classes_path = optarg; break;
+        case O_CONCEPT: a->concept = optarg; break;
+        case O_OUT: a->out = optarg; break;
         case O_METHOD:
-            if (uf_sel_method_parse(optarg, &p.method))
+            if (uf_sel_method_parse(optarg, &a->sel.method))
                 return cli_usage_error(cmd, "unknown method '%s' (uot-cos uot-l2 got-cos got-l2 random label)",
                                        optarg);
             have_method = 1;
             break;
         case O_SOLVER:
-            if (uf_uot_solver_parse(optarg, &p.uot.solver))
+            if (uf_uot_solver_parse(optarg, &a->sel.uot.solver))
                 return cli_usage_error(cmd, "unknown solver '%s' (auto log plain)", optarg);
             break;
-        case O_EPSC: if (cli_double(cmd, "--eps-c", optarg, &p.eps_c)) return 2; break;
-        case O_EPS: if (cli_double(cmd, "--eps", optarg, &p.uot.eps)) return 2; break;
-        case O_TAU1: if (cli_double(cmd, "--tau1", optarg, &p.uot.tau1)) return 2; break;
-        case O_TAU2: if (cli_double(cmd, "--tau2", optarg, &p.uot.tau2)) return 2; break;
-        case O_TOL: if (cli_double(cmd, "--tol", optarg, &p.uot.tol)) return 2; break;
-        case O_TOP: if (cli_int(cmd, "--top", optarg, 1, 1L << 30, &top)) return 2; break;
-        case O_SEED: if (cli_int(cmd, "--seed", optarg, 0, 0x7fffffffL, &seed)) return 2; break;
-        case O_THREADS: if (cli_int(cmd, "--threads", optarg, 1, 1024, &threads)) return 2; break;
+        case O_EPSC: if (cli_double(cmd, "--eps-c", optarg, &a->sel.eps_c)) return 2; break;
+        case O_EPS: if (cli_double(cmd, "--eps", optarg, &a->sel.uot.eps)) return 2; break;
+        case O_TAU1: if (cli_double(cmd, "--tau1", optarg, &a->sel.uot.tau1)) return 2; break;
+        case O_TAU2: if (cli_double(cmd, "--tau2", optarg, &a->sel.uot.tau2)) return 2; break;
+        case O_TOL: if (cli_double(cmd, "--tol", optarg, &a->sel.uot.tol)) return 2; break;
+        case O_TOP: if (cli_int(cmd, "--top", optarg, 1, 1L << 30, &a->top)) return 2; break;
+        case O_THREADS: if (cli_int(cmd, "--threads", optarg, 1, 1024, &a->threads)) return 2; break;
+        case O_SEED: {
+            long seed;
+            if (cli_int(cmd, "--seed", optarg, 0, 0x7fffffffL, &seed))
+                return 2;
+            a->sel.seed = (uint64_t)seed;
+            break;
+        }
         case O_ITER:
             if (cli_int(cmd, "--max-iter", optarg, 1, 100000000, &iters))
                 return 2;
-            p.uot.max_iter = (int)iters;
+            a->sel.uot.max_iter = (int)iters;
             break;
-        case O_HELP: fputs(help, stdout); return 0;
+        case O_HELP: fputs(help, stdout); return -1;
         default: return cli_usage_error(cmd, "unrecognised option");
         }
     }
     if (optind < argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (!sm || !sc || !tm || !tc || !out || !have_method)
+    if (!a->source_means || !a->source_counts || !a->target_means || !a->target_counts || !a->out || !have_method)
         return cli_usage_error(cmd, "--source-means, --source-counts, --target-means, --target-counts, "
                                     "--method and --out are required");
-    if ((classes_path == NULL) != (concept == NULL))
+    if ((a->classes_path == NULL) != (a->concept == NULL))
         return cli_usage_error(cmd, "--classes and --concept go together");
-    if (p.method == UF_SEL_LABEL && !concept)
+    if (a->sel.method == UF_SEL_LABEL && !a->concept)
         return cli_usage_error(cmd, "--method label needs --classes and --concept");
-    cli_set_threads(threads);
-    p.seed = (uint64_t)seed;
+    return 0;
+}
 
-    uf_err e;
-    double *S = NULL, *Sc = NULL, *T = NULL, *Tc = NULL;
-    int ns, d, nsc, nt, dt, ntc, rc = 1;
-    unsigned char *mask = NULL;
-    uf_classes cls = {0};
-    uf_selection sel = {0};
-    if (uf_npy_read_matrix(sm, &S, &ns, &d, &e) || uf_npy_read_vector(sc, &Sc, &nsc, &e) ||
-        uf_npy_read_matrix(tm, &T, &nt, &dt, &e) || uf_npy_read_vector(tc, &Tc, &ntc, &e)) {
-        cli_error(cmd, &e);
-        goto out;
-    }
-    if (d != dt) {
-        uf_fail(&e, "feature dimensions differ: %s has %d, %s has %d", sm, d, tm, dt);
-        cli_error(cmd, &e);
-        goto out;
-    }
-    if (nsc != ns || ntc != nt) {
-        uf_fail(&e, "%s has %d entries for %d source classes, %s has %d for %d target classes", sc, nsc,
-                ns, tc, ntc, nt);
-        cli_error(cmd, &e);
-        goto out;
-    }
-    if (top > ns) {
-        uf_fail(&e, "--top %ld is larger than the number of source classes (%d in %s)", top, ns, sm);
-        cli_error(cmd, &e);
-        goto out;
-    }
-    int concept_total = 0;
-    if (classes_path) {
-        if (uf_classes_read(classes_path, &cls, &e)) {
-            cli_error(cmd, &e);
-            goto out;
-        }
-        if (cls.n != ns) {
-            uf_fail(&e, "%s lists %d classes but %s has %d", classes_path, cls.n, sm, ns);
-            cli_error(cmd, &e);
-            goto out;
-        }
-        if (!(mask = uf_alloc((size_t)ns, &e))) {
-            cli_error(cmd, &e);
-            goto out;
-        }
-        concept_total = uf_classes_mask(&cls, concept, mask);
-        if (concept_total == 0) {
-            uf_fail(&e, "%s: no class has the concept '%s'", classes_path, concept);
-            cli_error(cmd, &e);
-            goto out;
-        }
-        p.label_mask = mask;
-    }
-    if (uf_select(S, ns, T, nt, d, Tc, &p, &sel, &e)) {
-        cli_error(cmd, &e);
-        goto out;
-    }
-    int k = (int)top;
-    if (p.method == UF_SEL_LABEL && concept_total < k)
-        k = concept_total; /* label-based selection takes exactly the concept's classes */
+/* The class table of --classes and the --concept's mask over the source classes. */
+static int read_concept(const select_args *a, select_inputs *in, uf_err *e)
+{
+    if (uf_classes_read(a->classes_path, &in->classes, e))
+        return -1;
+    if (in->classes.n != in->n_source)
+        return uf_fail(e, "%s lists %d classes but %s has %d", a->classes_path, in->classes.n, a->source_means,
+                       in->n_source);
+    if (!(in->concept_mask = uf_alloc((size_t)in->n_source, e)))
+        return -1;
+    in->concept_total = uf_classes_mask(&in->classes, a->concept, in->concept_mask);
+    if (in->concept_total == 0)
+        return uf_fail(e, "%s: no class has the concept '%s'", a->classes_path, a->concept);
+    return 0;
+}
+
+static int read_inputs(const select_args *a, select_inputs *in, uf_err *e)
+{
+    double *source_counts = NULL; /* read to check its length: the selection weighs target classes only */
+    int n_source_counts, n_target_counts, target_dim;
+    int rc = uf_npy_read_matrix(a->source_means, &in->source_means, &in->n_source, &in->dim, e) ||
+             uf_npy_read_vector(a->source_counts, &source_counts, &n_source_counts, e) ||
+             uf_npy_read_matrix(a->target_means, &in->target_means, &in->n_target, &target_dim, e) ||
+             uf_npy_read_vector(a->target_counts, &in->target_counts, &n_target_counts, e);
+    free(source_counts);
+    if (rc)
+        return -1;
+    if (in->dim != target_dim)
+        return uf_fail(e, "feature dimensions differ: %s has %d, %s has %d", a->source_means, in->dim,
+                       a->target_means, target_dim);
+    if (n_source_counts != in->n_source || n_target_counts != in->n_target)
+        return uf_fail(e, "%s has %d entries for %d source classes, %s has %d for %d target classes",
+                       a->source_counts, n_source_counts, in->n_source, a->target_counts, n_target_counts,
+                       in->n_target);
+    if (a->top > in->n_source)
+        return uf_fail(e, "--top %ld is larger than the number of source classes (%d in %s)", a->top,
+                       in->n_source, a->source_means);
+    return a->classes_path ? read_concept(a, in, e) : 0;
+}
+
+static void free_inputs(select_inputs *in)
+{
+    free(in->source_means);
+    free(in->target_means);
+    free(in->target_counts);
+    free(in->concept_mask);
+    uf_classes_free(&in->classes);
+}
+
+/* The top k as a TSV: rank, source index, score. */
+static int write_ranking(const char *path, const uf_selection *sel, int k, uf_err *e)
+{
     uf_out o;
-    if (uf_out_open(&o, out, &e)) {
-        cli_error(cmd, &e);
-        goto out;
-    }
+    if (uf_out_open(&o, path, e))
+        return -1;
     fprintf(o.f, "rank\tindex\tscore\n");
     for (int r = 0; r < k; r++)
-        fprintf(o.f, "%d\t%d\t%.17g\n", r + 1, sel.order[r], sel.score[sel.order[r]]);
-    if (uf_out_commit(&o, &e)) {
-        cli_error(cmd, &e);
-        goto out;
-    }
-    printf("method\t%s\n", uf_sel_method_name(p.method));
+        fprintf(o.f, "%d\t%d\t%.17g\n", r + 1, sel->order[r], sel->score[sel->order[r]]);
+    return uf_out_commit(&o, e);
+}
+
+/* The key<TAB>value facts on stdout; a warning on stderr when UOT did not converge. */
+static void print_facts(const select_args *a, const select_inputs *in, const uf_selection *sel, int k)
+{
+    const uf_sel_params *p = &a->sel;
+    printf("method\t%s\n", uf_sel_method_name(p->method));
     printf("selected\t%d\n", k);
-    if (p.method == UF_SEL_UOT_COS || p.method == UF_SEL_UOT_L2) {
-        printf("eps_c\t%g\n", uf_sel_eps_c(&p));
-        printf("solver\t%s\n", uf_uot_solver_name(sel.uot.solver));
-        printf("iterations\t%d\n", sel.uot.iterations);
-        printf("converged\t%s\n", sel.uot.converged ? "yes" : "no");
-        if (!sel.uot.converged)
+    if (p->method == UF_SEL_UOT_COS || p->method == UF_SEL_UOT_L2) {
+        printf("eps_c\t%g\n", uf_sel_eps_c(p));
+        printf("solver\t%s\n", uf_uot_solver_name(sel->uot.solver));
+        printf("iterations\t%d\n", sel->uot.iterations);
+        printf("converged\t%s\n", sel->uot.converged ? "yes" : "no");
+        if (!sel->uot.converged)
             fprintf(stderr, "uotft select: warning: UOT stopped after %d iterations without converging "
                             "(criterion %.3g > tol %.3g)%s\n",
-                    sel.uot.iterations, sel.uot.err, p.uot.tol,
-                    sel.uot.numerical_error ? "; the plain form hit 0/inf (use --solver log)" : "");
+                    sel->uot.iterations, sel->uot.err, p->uot.tol,
+                    sel->uot.numerical_error ? "; the plain form hit 0/inf (use --solver log)" : "");
     }
-    if (mask) {
+    if (in->concept_mask) {
         int hits = 0;
         for (int r = 0; r < k; r++)
-            hits += mask[sel.order[r]];
-        printf("recall\t%d/%d\t%.2f\n", hits, concept_total, 100.0 * hits / concept_total);
+            hits += in->concept_mask[sel->order[r]];
+        printf("recall\t%d/%d\t%.2f\n", hits, in->concept_total, 100.0 * hits / in->concept_total);
     }
-    rc = 0;
-out:
-    free(S);
-    free(Sc);
-    free(T);
-    free(Tc);
-    free(mask);
-    uf_classes_free(&cls);
+}
+
+int cmd_select(int argc, char **argv)
+{
+    select_args a;
+    int status = parse_args(argc, argv, &a);
+    if (status)
+        return status < 0 ? 0 : status;
+    cli_set_threads(a.threads);
+    uf_err e;
+    select_inputs in = {0};
+    uf_selection sel = {0};
+    int rc = read_inputs(&a, &in, &e);
+    a.sel.label_mask = in.concept_mask;
+    int k = (int)a.top;
+    if (a.sel.method == UF_SEL_LABEL && in.concept_total < k)
+        k = in.concept_total; /* label-based selection takes exactly the concept's classes */
+    rc = rc || uf_select(in.source_means, in.n_source, in.target_means, in.n_target, in.dim, in.target_counts,
+                         &a.sel, &sel, &e) ||
+         write_ranking(a.out, &sel, k, &e);
+    if (rc)
+        cli_error("select", &e);
+    else
+        print_facts(&a, &in, &sel, k);
+    free_inputs(&in);
     uf_selection_free(&sel);
-    return rc;
+    return rc ? 1 : 0;
 }

@@ -41,7 +41,6 @@ void uf_run_add_row(uf_run_ctx *ctx, const int *coords, const char *const *value
     uf_table_add(&ctx->table, row);
 }
 
-/* `git describe` of the project, so a result can be traced to the code. */
 /* The first line a shell command prints, or "" */
 static void first_line(const char *cmd, char *buf, size_t n)
 {
@@ -197,8 +196,7 @@ typedef struct uf_job_filter {
     int skip[MAX_SKIPS][UF_MAX_AXES];
 } uf_job_filter;
 
-/* "axis=value axis=value ..." into want[]. */
-/* want[a] = value index, -1: any. Returns 1 for a skip cell (lenient) that names a value the tier's
+/* "axis=value axis=value ..." into want[]: want[a] = value index, -1: any. Returns 1 for a skip cell (lenient) that names a value the tier's
  * axis does not have: it matches nothing (a shared skip list names targets some tiers lack). */
 static int parse_cell(const uf_manifest *m, const char *key, char *spec, int lenient, int *want, uf_err *e)
 {
@@ -289,16 +287,27 @@ int uf_run_each_job(const uf_manifest *m, int sample, uf_job_fn fn, void *ctx, u
     return 0;
 }
 
+/* The manifest for o's tier with o's --set assignments applied. */
+static int load_manifest(const char *path, const uf_run_opts *o, uf_manifest *m, uf_err *e)
+{
+    if (uf_manifest_load(path, o->tier, m, e))
+        return -1;
+    for (int i = 0; i < o->nset; i++)
+        if (uf_manifest_set(m, o->set[i], e)) {
+            uf_wrap(e, "--set: ");
+            uf_manifest_free(m);
+            return -1;
+        }
+    return 0;
+}
+
 long uf_run_count_jobs(const char *path, const uf_run_opts *o, uf_err *e)
 {
     uf_manifest m;
     uf_job_filter f;
-    if (uf_manifest_load(path, o->tier, &m, e))
+    if (load_manifest(path, o, &m, e)) /* --set seed=0 or scale=tiny change what runs */
         return -1;
-    int rc = 0;
-    for (int i = 0; i < o->nset && !rc; i++) /* --set seed=0 or scale=tiny change what runs */
-        rc = uf_manifest_set(&m, o->set[i], e);
-    long n = rc || job_filter(&m, o->sample, &f, e) ? -1 : count_matching(&m, &f);
+    long n = job_filter(&m, o->sample, &f, e) ? -1 : count_matching(&m, &f);
     uf_manifest_free(&m);
     return n;
 }
@@ -370,121 +379,150 @@ static int write_summary(const uf_run_ctx *ctx, const uf_task *task, const char 
     return uf_out_commit(&o, e);
 }
 
-int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_err *e)
-{
+/* One manifest's run, as uf_run_manifest's stages share it. */
+typedef struct manifest_run {
+    const char *path, *name;
+    const uf_run_opts *o;
+    const uf_task *task;
     uf_manifest m;
-    *mismatches = 0;
-    if (uf_manifest_load(path, o->tier, &m, e))
-        return -1;
-    for (int i = 0; i < o->nset; i++)
-        if (uf_manifest_set(&m, o->set[i], e)) {
-            uf_wrap(e, "--set: ");
-            uf_manifest_free(&m);
-            return -1;
-        }
-    const char *name = uf_manifest_meta(&m, "name", "");
-    const uf_task *task = uf_task_find(uf_manifest_meta(&m, "task", ""));
-    if (!task) {
-        uf_fail(e, "%s: unknown task '%s' (recall, selection, probe, finetune)", path, uf_manifest_meta(&m, "task", ""));
-        uf_manifest_free(&m);
-        return -1;
-    }
-    /* the tier's preparation (prepare.h), and its own plot script (empty: none) and title */
+    uf_run_ctx ctx;  /* ctx.m points at m */
+    char plot[4096]; /* the plot script, relative to the project; "" for none */
+} manifest_run;
+
+/* The tier's preparation (prepare.h), and the plot script: the tier's own, else the manifest's.
+ * The plot setting is read first, so that a malformed one stops the run before its jobs. */
+static int prepare_tier(manifest_run *r, uf_err *e)
+{
     int coords[UF_MAX_AXES] = {0};
-    char prep[64], plot_tier[4096];
-    int has_prep = uf_job_get(&m, coords, "prepare", 0, prep, sizeof prep, e);
-    int has_plot = has_prep < 0 ? -1 : uf_job_get(&m, coords, "plot", 0, plot_tier, sizeof plot_tier, e);
-    int prep_shard = o->prepare_only ? o->shard_n : 0; /* the runs' shards need it whole */
-    if (has_prep < 0 || has_plot < 0 || (has_prep == 0 && uf_prepare(prep, &m, o->shard_i, prep_shard, e))) {
-        uf_manifest_free(&m);
+    char prep[64];
+    int has_prep = uf_job_get(&r->m, coords, "prepare", 0, prep, sizeof prep, e);
+    int has_plot = has_prep < 0 ? -1 : uf_job_get(&r->m, coords, "plot", 0, r->plot, sizeof r->plot, e);
+    if (has_prep < 0 || has_plot < 0)
         return -1;
-    }
-    if (o->prepare_only) {
-        uf_manifest_free(&m);
-        return 0;
-    }
-    uf_run_ctx ctx = {.m = &m, .collect = o->collect};
-    result_overrides(o, ctx.overrides, sizeof ctx.overrides);
+    if (has_plot)
+        snprintf(r->plot, sizeof r->plot, "%s", uf_manifest_meta(&r->m, "plot", ""));
+    int prep_shard = r->o->prepare_only ? r->o->shard_n : 0; /* the runs' shards need it whole */
+    return has_prep == 0 ? uf_prepare(prep, &r->m, r->o->shard_i, prep_shard, e) : 0;
+}
+
+/* The results table's columns: tier, the grid's axes, the task's own, and overrides when any. */
+static void init_table(manifest_run *r)
+{
     const char *cols[1 + UF_MAX_AXES + 16];
     int nc = 0;
     cols[nc++] = "tier";
-    for (int a = 0; a < m.naxes; a++)
-        cols[nc++] = m.axes[a].name;
-    for (int c = 0; c < task->ncols; c++)
-        cols[nc++] = task->cols[c];
-    if (ctx.overrides[0])
+    for (int a = 0; a < r->m.naxes; a++)
+        cols[nc++] = r->m.axes[a].name;
+    for (int c = 0; c < r->task->ncols; c++)
+        cols[nc++] = r->task->cols[c];
+    if (r->ctx.overrides[0])
         cols[nc++] = "overrides";
-    uf_table_init(&ctx.table, nc, cols);
+    uf_table_init(&r->ctx.table, nc, cols);
+}
 
-    int rc = -1;
-    long njobs = uf_manifest_njobs(&m), nrun = 0, torun;
+/* Runs the jobs that are this invocation's (the filter, the shard), with a progress line each;
+ * *seconds: the wall time, the workers' included. */
+static int run_jobs(manifest_run *r, double *seconds, uf_err *e)
+{
+    const uf_run_opts *o = r->o;
+    const uf_manifest *m = &r->m;
     uf_job_filter filter;
-    if (job_filter(&m, o->sample, &filter, e) || (torun = count_matching(&m, &filter)) < 0)
-        goto out;
+    long torun, nrun = 0;
+    if (job_filter(m, o->sample, &filter, e) || (torun = count_matching(m, &filter)) < 0)
+        return -1;
     double t0 = uf_now(); /* before the workers: the pass after them then shows the manifest's whole time */
-    if (o->shard_n && (torun = count_shard(&ctx, task, o, &filter, e)) < 0)
-        goto out;
-    else if (!o->shard_n && !o->collect && o->workers > 1 && task->kept_on_disk && torun > 1 &&
-             uf_run_workers(path, o, e))
-        goto out;
-    for (long j = 0; j < njobs; j++) {
-        uf_manifest_job(&m, j, coords);
-        int mine = filter_matches(&filter, coords) ? in_shard(&ctx, task, o, coords, e) : 0;
+    if (o->shard_n && (torun = count_shard(&r->ctx, r->task, o, &filter, e)) < 0)
+        return -1;
+    if (!o->shard_n && !o->collect && o->workers > 1 && r->task->kept_on_disk && torun > 1 &&
+        uf_run_workers(r->path, o, e))
+        return -1;
+    int coords[UF_MAX_AXES];
+    for (long j = 0, njobs = uf_manifest_njobs(m); j < njobs; j++) {
+        uf_manifest_job(m, j, coords);
+        int mine = filter_matches(&filter, coords) ? in_shard(&r->ctx, r->task, o, coords, e) : 0;
         if (mine < 0)
-            goto out;
+            return -1;
         if (!mine)
             continue;
         char desc[512] = "";
-        for (int a = 0, k = 0; a < m.naxes; a++)
-            if (m.axes[a].n > 1)
-                k += snprintf(desc + k, sizeof desc - (size_t)k, " %s=%s", m.axes[a].name, m.axes[a].values[coords[a]]);
-        if (task->run_job(&ctx, coords, e)) {
-            uf_wrap(e, "%s%s%s", name, desc[0] ? ", job" : "", desc);
-            goto out;
-        }
-        progress(o, name, ++nrun, torun, desc, t0);
+        for (int a = 0, k = 0; a < m->naxes; a++)
+            if (m->axes[a].n > 1)
+                k += snprintf(desc + k, sizeof desc - (size_t)k, " %s=%s", m->axes[a].name, m->axes[a].values[coords[a]]);
+        if (r->task->run_job(&r->ctx, coords, e))
+            return uf_wrap(e, "%s%s%s", r->name, desc[0] ? ", job" : "", desc);
+        progress(o, r->name, ++nrun, torun, desc, t0);
     }
-    if (o->shard_n) { /* the tables are written by the invocation that collects every shard */
-        rc = 0;
-        goto out;
-    }
-    double wall = uf_now() - t0;
-    const char *root = o->out_root ? o->out_root : m.root;
-    char csv[4200], md[4200], summary[4300];
-    char out_name[300];
-    output_name(name, ctx.overrides, o, out_name, sizeof out_name);
+    *seconds = uf_now() - t0;
+    return 0;
+}
+
+/* results/<tier>/<name>.csv, .md and .summary.tsv (when the task has one), then the plot. */
+static int write_results(manifest_run *r, double wall, uf_err *e)
+{
+    const uf_run_opts *o = r->o;
+    const uf_task *task = r->task;
+    const char *root = o->out_root ? o->out_root : r->m.root;
+    char csv[4200], md[4200], summary[4300], out_name[300];
+    output_name(r->name, r->ctx.overrides, o, out_name, sizeof out_name);
     snprintf(csv, sizeof csv, "%s/results/%s/%s.csv", root, o->tier, out_name);
     snprintf(md, sizeof md, "%s/results/%s/%s.md", root, o->tier, out_name);
     snprintf(summary, sizeof summary, "%s/results/%s/%s.summary.tsv", root, o->tier, out_name);
-    if (uf_table_write_csv(&ctx.table, csv, e) || write_report(&ctx, task, md, out_name, wall, e) ||
-        (task->summary && write_summary(&ctx, task, summary, e)))
-        goto out;
-    fprintf(stderr, "[%s] wrote %s and %s\n", name, csv, md);
-    const char *plot = has_plot == 0 ? plot_tier : uf_manifest_meta(&m, "plot", NULL);
-    if (plot && *plot && !o->no_plot) {
-        char script[4200], base[4200];
-        snprintf(script, sizeof script, "%s/%s", m.root, plot);
-        /* the features tier's figures are the paper's own: plots/<name>; other tiers get a subfolder */
-        if (strcmp(o->tier, "features") == 0)
-            snprintf(base, sizeof base, "%s/plots/%s", root, out_name);
-        else
-            snprintf(base, sizeof base, "%s/plots/%s/%s", root, o->tier, out_name);
-        if (draw_plot(&m, script, csv, task->summary ? summary : "", base, e))
-            goto out;
-        fprintf(stderr, "[%s] plotted %s.png and .svg\n", name, base);
-    }
-    if (o->check) {
-        if (!task->check) {
-            uf_fail(e, "%s: task '%s' has no paper values to check", path, task->name);
-            goto out;
-        }
-        if (task->check(&ctx, stdout, mismatches, e))
-            goto out;
-    }
-    rc = 0;
-out:
-    uf_table_free(&ctx.table);
-    uf_inputs_free(&ctx.inputs);
-    uf_manifest_free(&m);
+    if (uf_table_write_csv(&r->ctx.table, csv, e) || write_report(&r->ctx, task, md, out_name, wall, e) ||
+        (task->summary && write_summary(&r->ctx, task, summary, e)))
+        return -1;
+    fprintf(stderr, "[%s] wrote %s and %s\n", r->name, csv, md);
+    if (!r->plot[0] || o->no_plot)
+        return 0;
+    char script[4200], base[4200];
+    snprintf(script, sizeof script, "%s/%s", r->m.root, r->plot);
+    /* the features tier's figures are the paper's own: plots/<name>; other tiers get a subfolder */
+    if (strcmp(o->tier, "features") == 0)
+        snprintf(base, sizeof base, "%s/plots/%s", root, out_name);
+    else
+        snprintf(base, sizeof base, "%s/plots/%s/%s", root, o->tier, out_name);
+    if (draw_plot(&r->m, script, csv, task->summary ? summary : "", base, e))
+        return -1;
+    fprintf(stderr, "[%s] plotted %s.png and .svg\n", r->name, base);
+    return 0;
+}
+
+/* --check: the task's comparison with the paper's values. */
+static int check_results(manifest_run *r, int *mismatches, uf_err *e)
+{
+    if (!r->task->check)
+        return uf_fail(e, "%s: task '%s' has no paper values to check", r->path, r->task->name);
+    return r->task->check(&r->ctx, stdout, mismatches, e);
+}
+
+/* The jobs, then the results and --check, unless this is a shard: the invocation that collects
+ * every shard writes the tables. */
+static int run_and_report(manifest_run *r, int *mismatches, uf_err *e)
+{
+    r->ctx = (uf_run_ctx){.m = &r->m, .collect = r->o->collect};
+    result_overrides(r->o, r->ctx.overrides, sizeof r->ctx.overrides);
+    init_table(r);
+    double wall = 0;
+    int rc = run_jobs(r, &wall, e);
+    if (rc == 0 && !r->o->shard_n)
+        rc = write_results(r, wall, e) || (r->o->check && check_results(r, mismatches, e)) ? -1 : 0;
+    uf_table_free(&r->ctx.table);
+    uf_inputs_free(&r->ctx.inputs);
+    return rc;
+}
+
+int uf_run_manifest(const char *path, const uf_run_opts *o, int *mismatches, uf_err *e)
+{
+    manifest_run r = {.path = path, .o = o};
+    *mismatches = 0;
+    if (load_manifest(path, o, &r.m, e))
+        return -1;
+    r.name = uf_manifest_meta(&r.m, "name", "");
+    r.task = uf_task_find(uf_manifest_meta(&r.m, "task", ""));
+    int rc = r.task ? prepare_tier(&r, e)
+                    : uf_fail(e, "%s: unknown task '%s' (recall, selection, probe, finetune)", path,
+                              uf_manifest_meta(&r.m, "task", ""));
+    if (rc == 0 && !o->prepare_only)
+        rc = run_and_report(&r, mismatches, e);
+    uf_manifest_free(&r.m);
     return rc;
 }
