@@ -274,38 +274,35 @@ static long assign_pruned(km *s, const double *delta, const int *jumped)
     return assign_rows(s, s->idx, m);
 }
 
-/* New centroids: the normalised means of their points (summed in index
- * order, in double); delta[j] how far centroid j moved. An empty cluster (or
- * one whose mean is zero) takes the point farthest from its centroid, the
- * farthest first; returns how many did. */
-static int update(km *s, float *Cnew, double *delta, int *empty, uf_err *e)
+/* The points grouped by centroid (a counting sort): order[start[j] .. start[j + 1] - 1] are the
+ * points of centroid j, by index. start: (k + 1), order: (n). */
+static void group_by_centroid(const km *s, int *start, int *order)
 {
-    int n = s->n, d = s->d, k = s->k;
-    int *count = uf_calloc((size_t)k + 1, sizeof *count, e), *start = uf_calloc((size_t)k + 1, sizeof *start, e);
-    int *order = uf_calloc((size_t)n, sizeof *order, e);
-    if (!count || !start || !order) {
-        free(count);
-        free(start);
-        free(order);
-        return uf_wrap(e, "k-means");
-    }
-    // counting sort: order lists the points of centroid j at start[j] .. start[j + 1] - 1
-    for (int i = 0; i < n; i++)
-        count[s->a[i]]++;
+    memset(start, 0, sizeof *start * ((size_t)s->k + 1));
+    for (int i = 0; i < s->n; i++)
+        start[s->a[i] + 1]++;
+    for (int j = 0; j < s->k; j++)
+        start[j + 1] += start[j];
+    int *next = start; /* each centroid's next free slot, restored below */
+    for (int i = 0; i < s->n; i++)
+        order[next[s->a[i]]++] = i;
+    for (int j = s->k; j > 0; j--)
+        start[j] = start[j - 1];
     start[0] = 0;
-    for (int j = 0; j < k; j++)
-        start[j + 1] = start[j] + count[j];
-    memcpy(count, start, sizeof *start * (size_t)k); /* now the next free slot of each centroid */
-    for (int i = 0; i < n; i++)
-        order[count[s->a[i]]++] = i;
-    int nempty = 0, nomem = 0;
+}
+
+/* Cnew[j] = the normalised sum of centroid j's points (in index order, in double); empty[j] when
+ * it has none or they sum to zero. Returns how many threads were short of memory. */
+static int centroid_means(km *s, const int *start, const int *order, float *Cnew, int *empty)
+{
+    int d = s->d, nomem = 0;
 #pragma omp parallel reduction(+ : nomem)
     {
-        uf_err mine; /* e is shared by the threads: each counts its failure, reported once below */
+        uf_err mine; /* each thread counts its failure: the caller reports it once */
         double *acc = uf_calloc((size_t)d, sizeof *acc, &mine);
         nomem += !acc;
 #pragma omp for schedule(dynamic, 8)
-        for (int j = 0; j < k; j++) {
+        for (int j = 0; j < s->k; j++) {
             float *c = Cnew + (size_t)j * d;
             double norm = 0;
             if (acc) {
@@ -325,34 +322,50 @@ static int update(km *s, float *Cnew, double *delta, int *empty, uf_err *e)
         }
         free(acc);
     }
-    for (int j = 0; j < k; j++)
+    return nomem;
+}
+
+/* The empty centroids take the points farthest from their centroid (by the upper bound, then
+ * index), the farthest first. */
+static int reseed_empty(km *s, const int *empty, float *Cnew, uf_err *e)
+{
+    keyed *far = uf_calloc((size_t)s->n, sizeof *far, e);
+    if (!far)
+        return uf_wrap(e, "k-means");
+    for (int i = 0; i < s->n; i++) { /* larger distance first: the key is the bound's bits, inverted */
+        double u = s->u[i];
+        uint64_t bits;
+        memcpy(&bits, &u, sizeof bits);
+        far[i] = (keyed){~bits, i};
+    }
+    qsort(far, (size_t)s->n, sizeof *far, cmp_keyed);
+    for (int j = 0, next = 0; j < s->k; j++)
+        if (empty[j])
+            unit_row(s, far[next++ % s->n].index, Cnew + (size_t)j * s->d);
+    free(far);
+    return 0;
+}
+
+/* New centroids: the normalised means of their points; delta[j] how far centroid j moved. An
+ * empty cluster (or one whose mean is zero) takes the point farthest from its centroid, the
+ * farthest first; returns how many did. */
+static int update(km *s, float *Cnew, double *delta, int *empty, uf_err *e)
+{
+    int n = s->n, d = s->d, k = s->k;
+    int *start = uf_calloc((size_t)k + 1, sizeof *start, e), *order = uf_calloc((size_t)n, sizeof *order, e);
+    int rc = !start || !order ? uf_wrap(e, "k-means") : 0;
+    if (rc == 0) {
+        group_by_centroid(s, start, order);
+        if (centroid_means(s, start, order, Cnew, empty))
+            rc = uf_fail(e, "k-means: out of memory");
+    }
+    free(start);
+    free(order);
+    int nempty = 0;
+    for (int j = 0; j < k && rc == 0; j++)
         nempty += empty[j];
-    if (nomem) {
-        free(count);
-        free(start);
-        free(order);
-        return uf_fail(e, "k-means: out of memory");
-    }
-    if (nempty > 0) { /* the farthest points, by their upper bound, then index */
-        keyed *far = uf_calloc((size_t)n, sizeof *far, e);
-        if (!far) {
-            free(count);
-            free(start);
-            free(order);
-            return uf_wrap(e, "k-means");
-        }
-        for (int i = 0; i < n; i++) { /* larger distance first: the key is the bound's bits, inverted */
-            double u = s->u[i];
-            uint64_t bits;
-            memcpy(&bits, &u, sizeof bits);
-            far[i] = (keyed){~bits, i};
-        }
-        qsort(far, (size_t)n, sizeof *far, cmp_keyed);
-        for (int j = 0, next = 0; j < k; j++)
-            if (empty[j])
-                unit_row(s, far[next++ % n].index, Cnew + (size_t)j * d);
-        free(far);
-    }
+    if (rc || (nempty > 0 && reseed_empty(s, empty, Cnew, e)))
+        return -1;
 #pragma omp parallel for
     for (int j = 0; j < k; j++) {
         double t = 0;
@@ -362,9 +375,6 @@ static int update(km *s, float *Cnew, double *delta, int *empty, uf_err *e)
         }
         delta[j] = sqrt(t);
     }
-    free(count);
-    free(start);
-    free(order);
     return nempty;
 }
 
