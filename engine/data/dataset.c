@@ -104,6 +104,17 @@ int uf_dataset_image_region(const uf_dataset *ds, int i, uf_region_fn choose, vo
     return rc;
 }
 
+long uf_dataset_count(const char *name, const char *root, const char *split, uint64_t seed)
+{
+    uf_dataset ds;
+    uf_err ignored; /* the caller's plan falls back on its settings */
+    if (!uf_is_dir(root) || uf_dataset_list(&ds, name, root, split, seed, &ignored))
+        return -1;
+    long n = ds.n;
+    uf_dataset_free(&ds);
+    return n;
+}
+
 void uf_dataset_free(uf_dataset *ds)
 {
     for (int i = 0; i < ds->n; i++)

@@ -42,6 +42,8 @@ int uf_dataset_image(const uf_dataset *ds, int i, uf_image *im, uf_err *e);
 /* The same, decoding only the region choose() picks (uf_image_decode_region). */
 int uf_dataset_image_region(const uf_dataset *ds, int i, uf_region_fn choose, void *ctx, uf_image *im, uf_err *e);
 void uf_dataset_free(uf_dataset *ds);
+/* The split's image count, or -1 when it cannot be listed (for a plan: not downloaded yet). */
+long uf_dataset_count(const char *name, const char *root, const char *split, uint64_t seed);
 
 /* ---- for the readers (dataset_*.c) ---- */
 

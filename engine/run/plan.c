@@ -167,15 +167,10 @@ static const split_sizes *sizes_of(plan *pl, const uf_job_plan *jp, uf_err *e)
     split_sizes *s = &pl->sizes[pl->nsizes++];
     snprintf(s->target, sizeof s->target, "%s", jp->target);
     snprintf(s->root, sizeof s->root, "%s", jp->target_root);
-    s->seed = seed, s->train = s->test = -1;
-    uf_dataset ds;
-    uf_err ignored; /* not there yet: the manifest's train_images / test_images stand in */
-    if (uf_is_dir(jp->target_root) && uf_dataset_list(&ds, jp->target, jp->target_root, "train", seed, &ignored) == 0) {
-        s->train = ds.n;
-        uf_dataset_free(&ds);
-        if (uf_dataset_list(&ds, jp->target, jp->target_root, "test", seed, &ignored) == 0)
-            s->test = ds.n, uf_dataset_free(&ds);
-    }
+    s->seed = seed;
+    /* -1, not there yet: the manifest's train_images / test_images stand in */
+    s->train = uf_dataset_count(jp->target, jp->target_root, "train", seed);
+    s->test = s->train < 0 ? -1 : uf_dataset_count(jp->target, jp->target_root, "test", seed);
     return s;
 }
 

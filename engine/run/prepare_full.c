@@ -57,14 +57,10 @@ static int setting(const uf_manifest *m, const char *key, int path, char *buf, s
 static double split_rows(const uf_manifest *m, const char *data, const char *set, const char *split, uf_err *e)
 {
     char root[4200], key[64], v[64];
-    uf_dataset ds;
-    uf_err ignored; /* not downloaded yet: the setting stands in */
     snprintf(root, sizeof root, "%s/%s", data, set);
-    if (uf_is_dir(root) && uf_dataset_list(&ds, set, root, split, 0, &ignored) == 0) {
-        double n = ds.n;
-        uf_dataset_free(&ds);
-        return n;
-    }
+    long n = uf_dataset_count(set, root, split, 0);
+    if (n >= 0)
+        return (double)n;
     snprintf(key, sizeof key, "%s_images.%s", split, set);
     int coords[UF_MAX_AXES] = {0};
     int rc = uf_job_get(m, coords, key, 0, v, sizeof v, e);
